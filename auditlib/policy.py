@@ -1,0 +1,80 @@
+"""The policy being audited, loaded from its versioned data file.
+
+Nothing in the code names a clause, a keyword or a Microsoft domain: they are read
+from ``policy/csp_communication.toml`` so a policy change is a data change with a
+new version, and every verdict row can say which version decided it.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+DEFAULT_POLICY_PATH = Path(__file__).parent / "policy" / "csp_communication.toml"
+
+
+@dataclass(frozen=True)
+class TopicPatterns:
+    strong: tuple[str, ...]
+    weak: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Policy:
+    version: str
+    clauses: Mapping[str, str]  # rule id -> verbatim clause text
+    topics: tuple[str, ...]
+    products: tuple[str, ...]
+    sources: tuple[str, ...]
+    operational_sources: tuple[str, ...]
+    graph_categories: tuple[str, ...]
+    channels: tuple[str, ...]
+    partner_types: tuple[str, ...]
+    clouds: tuple[str, ...]
+    microsoft_domains: tuple[str, ...]
+    severity: Mapping[str, str]  # topic -> severity of a violation about it
+    subject_weight: int
+    min_margin: float
+    topic_patterns: Mapping[str, TopicPatterns]
+    product_patterns: Mapping[str, tuple[str, ...]]
+
+    def with_microsoft_domains(self, domains: list[str] | tuple[str, ...]) -> "Policy":
+        """The same policy with another list of Microsoft sender domains (SPEC §2.2: configurable)."""
+        from dataclasses import replace
+
+        return replace(self, microsoft_domains=tuple(d.strip().lower() for d in domains if d.strip()))
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Read a policy file; without a path, the packaged default (cached)."""
+    return _load(Path(path) if path else DEFAULT_POLICY_PATH)
+
+
+@cache
+def _load(path: Path) -> Policy:
+    with path.open("rb") as fh:
+        raw = tomllib.load(fh)
+    vocab, clf = raw["vocabulary"], raw["classifier"]
+    return Policy(
+        version=raw["version"],
+        clauses=MappingProxyType({rid: c["text"] for rid, c in raw["clauses"].items()}),
+        topics=tuple(vocab["topics"]),
+        products=tuple(vocab["products"]),
+        sources=tuple(vocab["sources"]),
+        operational_sources=tuple(vocab["operational_sources"]),
+        graph_categories=tuple(vocab["graph_categories"]),
+        channels=tuple(vocab["channels"]),
+        partner_types=tuple(vocab["partner_types"]),
+        clouds=tuple(vocab["clouds"]),
+        microsoft_domains=tuple(d.lower() for d in raw["senders"]["microsoft_domains"]),
+        severity=MappingProxyType(dict(raw["severity"])),
+        subject_weight=int(clf["subject_weight"]),
+        min_margin=float(clf["min_margin"]),
+        topic_patterns=MappingProxyType(
+            {t: TopicPatterns(tuple(p["strong"]), tuple(p["weak"])) for t, p in clf["topics"].items()}
+        ),
+        product_patterns=MappingProxyType({f: tuple(p) for f, p in clf["products"].items()}),
+    )

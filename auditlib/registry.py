@@ -1,0 +1,113 @@
+"""The registry (SPEC §2.2): partners, customers and their agreements over time."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import InputError
+from .policy import Policy, load_policy
+from .readers import read_csv
+from .schema import (
+    AGREEMENT_COLUMNS, CUSTOMER_COLUMNS, PARTNER_COLUMNS,
+    agreement_schema, customer_schema, partner_schema, validate,
+)
+
+REGISTRY_FILES = ("partners.csv", "customers.csv", "agreements.csv")
+
+
+@dataclass(frozen=True)
+class Registry:
+    """Validated registry tables; agreement dates are UTC midnights (``end`` NaT when open)."""
+
+    partners: pd.DataFrame
+    customers: pd.DataFrame
+    agreements: pd.DataFrame
+
+    @classmethod
+    def from_frames(
+        cls,
+        partners: pd.DataFrame,
+        customers: pd.DataFrame,
+        agreements: pd.DataFrame,
+        policy: Policy | None = None,
+        names: tuple[str, str, str] = REGISTRY_FILES,
+    ) -> "Registry":
+        """Validate three frames of text columns (as in the CSV files) into a Registry."""
+        policy = policy or load_policy()
+        pfile, cfile, afile = names
+        partners = validate(_clean(partners, PARTNER_COLUMNS), partner_schema(policy), pfile)
+        customers = validate(_clean(customers, CUSTOMER_COLUMNS), customer_schema(policy), cfile)
+        agreements = validate(_clean(agreements, AGREEMENT_COLUMNS), agreement_schema(policy), afile)
+        _check_references(partners, customers, agreements, pfile, afile)
+        agreements = agreements.assign(
+            start=_dates(agreements["start_date"], afile, "start_date"),
+            end=_dates(agreements["end_date"], afile, "end_date"),
+        )
+        late = agreements["end"].notna() & (agreements["end"] <= agreements["start"])
+        _fail_at(late, afile, "end_date", lambda r: f"end_date {agreements['end_date'].iloc[r]} is not after start_date {agreements['start_date'].iloc[r]}")
+        for frame, column, file in ((customers, "domains", cfile), (partners, "sender_domains", pfile)):
+            _check_domains_unique(frame, column, file)
+        return cls(partners, customers, agreements)
+
+
+def read_registry(folder: str | Path, policy: Policy | None = None) -> Registry:
+    """Read and validate ``partners.csv``, ``customers.csv`` and ``agreements.csv`` from a folder."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(str(folder), "registry folder not found")
+    paths = [folder / name for name in REGISTRY_FILES]
+    for path in paths:
+        if not path.is_file():
+            raise InputError(str(path), "registry file missing")
+    frames = [read_csv(path) for path in paths]
+    return Registry.from_frames(*frames, policy=policy, names=tuple(str(p) for p in paths))
+
+
+def split_list(values: pd.Series) -> pd.Series:
+    """``a; b;`` lists as Python lists of stripped, lower-cased, non-empty items."""
+    return values.fillna("").str.lower().str.split(";").map(lambda items: [i.strip() for i in items if i.strip()])
+
+
+def _clean(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    """Header names trimmed and lower-cased, cells trimmed, empty cells missing."""
+    frame = frame.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
+    text = {c: frame[c].astype("str").str.strip().replace("", pd.NA) for c in frame.columns if c in columns}
+    return frame.assign(**text)
+
+
+def _dates(values: pd.Series, file: str, column: str) -> pd.Series:
+    parsed = pd.to_datetime(values, format="%Y-%m-%d", utc=True, errors="coerce")
+    _fail_at(parsed.isna() & values.notna(), file, column, lambda r: f"{values.iloc[r]!r} is not a date (YYYY-MM-DD)")
+    return parsed
+
+
+def _fail_at(bad: pd.Series, file: str, column: str, reason) -> None:
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(file, reason(row), row=row + 1, column=column)
+
+
+def _check_references(partners, customers, agreements, pfile: str, afile: str) -> None:
+    known_partners = set(partners["partner_id"])
+    parent = partners["parent_partner_id"]
+    _fail_at(parent.notna() & ~parent.isin(known_partners), pfile, "parent_partner_id",
+             lambda r: f"unknown partner {parent.iloc[r]!r}")
+    customer = agreements["customer_id"]
+    _fail_at(~customer.isin(set(customers["customer_id"])), afile, "customer_id",
+             lambda r: f"unknown customer {customer.iloc[r]!r}")
+    csp = agreements["channel"] == "csp"
+    partner = agreements["partner_id"]
+    _fail_at(csp & partner.isna(), afile, "partner_id", lambda r: "a csp agreement needs its partner of record")
+    _fail_at(csp & partner.notna() & ~partner.isin(known_partners), afile, "partner_id",
+             lambda r: f"unknown partner {partner.iloc[r]!r}")
+
+
+def _check_domains_unique(frame: pd.DataFrame, column: str, file: str) -> None:
+    """A domain owned by two customers (or partners) would make resolution ambiguous."""
+    owned = split_list(frame[column]).explode().dropna()
+    twice = owned[owned.duplicated()]
+    if len(twice):
+        row = int(twice.index[0])
+        raise InputError(file, f"domain {twice.iloc[0]!r} is listed for more than one row", row=row + 1, column=column)

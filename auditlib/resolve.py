@@ -1,0 +1,121 @@
+"""Resolve each message row: its customer, the agreements in force when it was sent, its sender's party.
+
+Agreements become *periods*: for each customer, the time line is cut at every start
+and end date, and each piece records what was in force throughout it. A message then
+finds its period with one as-of join (sorted, O(n log n)) instead of testing every
+agreement.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .domains import domain_of, domain_table, owner_of_domain
+from .policy import Policy
+from .registry import Registry, split_list
+
+SENDER_PARTIES = ("microsoft", "partner_of_record", "other_partner", "unknown")
+
+
+def product_bits(policy: Policy) -> dict[str, int]:
+    """Each product family's bit in a product mask; ``*`` sets them all, ``unknown`` none."""
+    bits = {family: 1 << i for i, family in enumerate(policy.products)}
+    return {**bits, "*": sum(bits.values()), "unknown": 0}
+
+
+def resolve_customers(messages: pd.DataFrame, registry: Registry) -> pd.Series:
+    """A filled ``customer_id`` wins; else the customer owning the recipient's domain (or a parent of it)."""
+    by_domain = owner_of_domain(
+        domain_of(messages["recipient_address"]), domain_table(registry.customers, "customer_id", "domains")
+    )
+    return messages["customer_id"].astype("string").fillna(by_domain)
+
+
+def agreement_periods(registry: Registry, policy: Policy) -> pd.DataFrame:
+    """One row per customer and period between consecutive agreement dates.
+
+    Columns: ``customer_id, valid_from, valid_to`` (NaT: open), ``partner_ids`` (csp
+    partners of record in force, ``;``-joined), ``csp_mask``/``direct_mask`` (product
+    bits in force), ``csp_since`` (earliest start of the csp agreements in force).
+    """
+    bits = product_bits(policy)
+    agreements = registry.agreements.assign(
+        mask=split_list(registry.agreements["products"]).map(lambda items: int(np.bitwise_or.reduce([bits[i] for i in items] or [0]))),
+        is_csp=registry.agreements["channel"] == "csp",
+    )
+    cuts = pd.concat([
+        agreements[["customer_id", "start"]].rename(columns={"start": "valid_from"}),
+        agreements.loc[agreements["end"].notna(), ["customer_id", "end"]].rename(columns={"end": "valid_from"}),
+    ]).drop_duplicates().sort_values(["customer_id", "valid_from"])
+    cuts["valid_to"] = cuts.groupby("customer_id")["valid_from"].shift(-1)
+    in_force = cuts.merge(agreements, on="customer_id")
+    in_force = in_force[(in_force["start"] <= in_force["valid_from"]) & (in_force["end"].isna() | (in_force["valid_from"] < in_force["end"]))]
+    csp, direct = in_force[in_force["is_csp"]], in_force[~in_force["is_csp"]]
+    key = ["customer_id", "valid_from"]
+    periods = cuts.set_index(key)
+    periods["partner_ids"] = csp.groupby(key)["partner_id"].agg(lambda p: ";".join(sorted(set(p))))
+    periods["csp_mask"] = csp.groupby(key)["mask"].agg(np.bitwise_or.reduce)
+    periods["direct_mask"] = direct.groupby(key)["mask"].agg(np.bitwise_or.reduce)
+    periods["csp_since"] = csp.groupby(key)["start"].min()
+    periods = periods.reset_index()
+    periods[["csp_mask", "direct_mask"]] = periods[["csp_mask", "direct_mask"]].fillna(0).astype("int64")
+    periods["period_id"] = np.arange(len(periods))
+    return periods
+
+
+def record_senders(periods: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """``(period_id, partner_id)`` pairs of partners allowed to speak for the customer: each
+    csp partner of record in force and its parent (indirect provider)."""
+    record = periods[["period_id", "partner_ids"]].dropna()
+    record = record.assign(partner_id=record["partner_ids"].str.split(";")).explode("partner_id")[["period_id", "partner_id"]]
+    parents = registry.partners.set_index("partner_id")["parent_partner_id"]
+    parent = record.assign(partner_id=record["partner_id"].map(parents)).dropna()
+    return pd.concat([record, parent]).drop_duplicates().reset_index(drop=True)
+
+
+def attach_periods(frame: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
+    """Add the period in force at each row's ``sent_at`` for its ``customer_id`` (as-of join).
+
+    Rows before a customer's first agreement, or without a customer, get no period.
+    """
+    left = pd.DataFrame({
+        "customer_id": frame["customer_id"].astype("str").fillna("").to_numpy(),
+        "sent_at": frame["sent_at"].to_numpy(),
+        "_row": np.arange(len(frame)),
+    }).sort_values("sent_at", kind="stable")
+    right = periods.assign(customer_id=periods["customer_id"].astype("str")).sort_values("valid_from", kind="stable")
+    joined = pd.merge_asof(left, right, left_on="sent_at", right_on="valid_from", by="customer_id", direction="backward")
+    joined = joined.sort_values("_row").reset_index(drop=True)
+    outside = joined["valid_to"].notna() & (joined["sent_at"] >= joined["valid_to"])
+    columns = ["period_id", "partner_ids", "csp_mask", "direct_mask", "csp_since"]
+    joined.loc[outside, columns] = None
+    joined[["csp_mask", "direct_mask"]] = joined[["csp_mask", "direct_mask"]].fillna(0).astype("int64")
+    return frame.assign(**{c: joined[c].to_numpy() for c in columns})
+
+
+def sender_parties(frame: pd.DataFrame, registry: Registry, record: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """``sender_partner`` (the partner owning the sender's domain) and ``sender_party`` (SENDER_PARTIES).
+
+    Order follows SPEC §4: a partner of record (or its parent) first, then another known
+    partner, then Microsoft; anyone else is unknown.
+    """
+    domain = domain_of(frame["sender_address"])
+    partner = owner_of_domain(domain, domain_table(registry.partners, "partner_id", "sender_domains"))
+    microsoft = owner_of_domain(domain, pd.Series("microsoft", index=list(policy.microsoft_domains))).notna()
+    probe = pd.DataFrame({"period_id": frame["period_id"].astype("float64").to_numpy(), "partner_id": partner.astype("str").to_numpy()})
+    record = record.assign(period_id=record["period_id"].astype("float64"), partner_id=record["partner_id"].astype("str"), _hit=True)
+    of_record = probe.merge(record, on=["period_id", "partner_id"], how="left")["_hit"].notna().to_numpy()
+    party = np.select(
+        [of_record, partner.notna().to_numpy(), microsoft.to_numpy()],
+        ["partner_of_record", "other_partner", "microsoft"],
+        default="unknown",
+    )
+    return frame.assign(sender_partner=partner, sender_party=pd.Categorical(party, categories=SENDER_PARTIES))
+
+
+def resolve(messages: pd.DataFrame, registry: Registry, policy: Policy) -> pd.DataFrame:
+    """Messages with ``customer_id`` resolved, the period in force attached and the sender's party."""
+    periods = agreement_periods(registry, policy)
+    frame = messages.assign(customer_id=resolve_customers(messages, registry))
+    frame = attach_periods(frame, periods)
+    return sender_parties(frame, registry, record_senders(periods, registry), policy)
