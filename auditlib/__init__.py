@@ -7,19 +7,19 @@ The stages, each a function from DataFrames to DataFrames::
 ``audit(messages, registry)`` runs them all and returns one verdict row per message
 row (SPEC §5).
 """
-from .audit import audit, audit_files
+from .audit import AuditRun, audit, audit_files, run_audit
 from .classify import classify, classify_texts
 from .decide import decide
 from .errors import InputError
 from .policy import Policy, load_policy
-from .readers import read_messages, register_format
+from .readers import MessageLog, read_log, read_messages, register_format
 from .registry import Registry, read_registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
 from .writers import write_table
 
 __all__ = [
-    "audit", "audit_files", "classify", "classify_texts", "decide", "resolve",
+    "audit", "audit_files", "run_audit", "AuditRun", "read_log", "MessageLog", "classify", "classify_texts", "decide", "resolve",
     "read_messages", "read_registry", "register_format", "write_table",
     "Registry", "Policy", "load_policy", "InputError", "MESSAGE_COLUMNS", "VERDICT_COLUMNS",
 ]

@@ -1,9 +1,11 @@
 """The audit: read → resolve → classify → decide, one verdict row per message row (SPEC §5)."""
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Mapping
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -11,7 +13,7 @@ from tqdm.auto import tqdm
 from .classify import classify
 from .decide import decide
 from .policy import Policy, load_policy
-from .readers import canonical_messages, read_messages
+from .readers import canonical_messages, read_log
 from .registry import Registry, read_registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
@@ -51,14 +53,45 @@ def audit(
     return frame[columns].reset_index(drop=True)
 
 
+@dataclass(frozen=True)
+class AuditRun:
+    """An audit of files: the verdicts, the rows the readers rejected, and how many rows were read."""
+
+    verdicts: pd.DataFrame
+    rejected: pd.DataFrame
+    rows_read: int
+
+
+def run_audit(
+    message_paths: Iterable[str | Path],
+    registry_dir: str | Path,
+    policy: Policy | None = None,
+    evidence: bool = False,
+    progress: bool = False,
+    reader_options: Mapping[str, object] | None = None,
+) -> AuditRun:
+    """Read message logs and a registry folder and audit them; rows read = verdicts + rejected.
+
+    ``reader_options`` go to the readers that take them (``customer_ids`` for Graph service
+    communications, which address a tenant, not a mailbox).
+    """
+    policy = policy or load_policy()
+    registry = read_registry(registry_dir, policy)
+    log = read_log(message_paths, policy, reader_options)
+    verdicts = audit(log.messages, registry, policy, evidence=evidence, progress=progress)
+    return AuditRun(verdicts, log.rejected, log.rows_read)
+
+
 def audit_files(
     message_paths: Iterable[str | Path],
     registry_dir: str | Path,
     policy: Policy | None = None,
     evidence: bool = False,
     progress: bool = False,
+    reader_options: Mapping[str, object] | None = None,
 ) -> pd.DataFrame:
-    """Read message logs and a registry folder, and audit them."""
-    policy = policy or load_policy()
-    registry = read_registry(registry_dir, policy)
-    return audit(read_messages(message_paths, policy), registry, policy, evidence=evidence, progress=progress)
+    """The verdicts of :func:`run_audit`; warns when readers rejected rows (see ``run_audit``)."""
+    run = run_audit(message_paths, registry_dir, policy, evidence=evidence, progress=progress, reader_options=reader_options)
+    if len(run.rejected):
+        warnings.warn(f"{len(run.rejected)} input rows were rejected; run_audit() returns them", stacklevel=2)
+    return run.verdicts

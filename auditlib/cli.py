@@ -27,7 +27,7 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("messages", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("messages", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--registry", "registry_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder holding partners.csv, customers.csv and agreements.csv.")
 @click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -38,13 +38,17 @@ def main() -> None:
               help="Microsoft's sender domains, ';'-separated, instead of the policy's list.")
 @click.option("--evidence", is_flag=True, help="Add topic_evidence, topic_confidence and product_evidence columns.")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
-def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress) -> None:
-    """Audit MESSAGES (CSV, Parquet or JSON Lines message logs) and write one verdict per row.
+@click.option("--customer-id", "customer_ids", multiple=True, metavar="ID",
+              help="Customer a tenant-addressed feed (Message center, service health) belongs to; repeatable.")
+def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids) -> None:
+    """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces; Graph
+    Message center and service health JSON; .eml and mbox files; folders of any of them) and
+    write one verdict per row.
 
     Exit status 0 when the audit ran, whatever it found; 2 with a one-line reason naming
     file, row and column when input is unusable.
     """
-    from .audit import audit_files
+    from .audit import run_audit
     from .policy import load_policy
     from .writers import write_table
 
@@ -52,11 +56,21 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     if microsoft_domains:
         policy = policy.with_microsoft_domains(microsoft_domains.split(";"))
     show = sys.stderr.isatty() if progress is None else progress
-    verdicts = audit_files(messages, registry_dir, policy, evidence=evidence, progress=show)
-    write_table(verdicts, output)
-    counts = verdicts["verdict"].value_counts()
-    summary = ", ".join(f"{name} {int(counts.get(name, 0))}" for name in verdicts["verdict"].cat.categories)
-    click.echo(f"auditlib: {len(verdicts)} rows read, {len(verdicts)} verdicts ({summary}), 0 rejected -> {output}", err=True)
+    run = run_audit(messages, registry_dir, policy, evidence=evidence, progress=show,
+                    reader_options={"customer_ids": customer_ids})
+    write_table(run.verdicts, output)
+    rejected_note = ""
+    if len(run.rejected):
+        rejected_path = output.with_name(output.stem + ".rejected.csv")
+        write_table(run.rejected, rejected_path)
+        rejected_note = f" (listed in {rejected_path})"
+    counts = run.verdicts["verdict"].value_counts()
+    summary = ", ".join(f"{name} {int(counts.get(name, 0))}" for name in run.verdicts["verdict"].cat.categories)
+    click.echo(
+        f"auditlib: {run.rows_read} rows read, {len(run.verdicts)} verdicts ({summary}), "
+        f"{len(run.rejected)} rejected{rejected_note} -> {output}",
+        err=True,
+    )
 
 
 @main.command()
@@ -75,6 +89,107 @@ def generate(out_dir, n_messages, seed, fmt, chunk_rows) -> None:
     path = generate_dataset(out_dir, n_messages=n_messages, seed=seed, fmt=fmt, chunk_rows=chunk_rows)
     click.echo(f"auditlib: wrote {n_messages} messages to {path} and a registry to {Path(out_dir) / 'registry'}", err=True)
 
+
+@main.group()
+def registry() -> None:
+    """Build a registry folder (partners.csv, customers.csv, agreements.csv) from exports."""
+
+
+@registry.command("from-partner-center")
+@click.argument("out_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--customers", "customer_files", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Partner Center customers JSON (GET /v1/customers); repeatable, e.g. one per page.")
+@click.option("--subscriptions", "subscription_files", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Partner Center subscriptions JSON (GET /v1/customers/{id}/subscriptions); repeatable.")
+@click.option("--partner-id", required=True, help="Your partner id (MPN id): the partner of record.")
+@click.option("--partner-type", required=True, metavar="TYPE", help="direct_bill or indirect_provider.")
+@click.option("--partner-name", default="", help="Your partner name.")
+@click.option("--sender-domains", default="", metavar="D1;D2", help="Domains you send from, ';'-separated.")
+@click.option("--cloud", default="commercial", show_default=True, help="commercial, or usgov for Partner Center for US Government.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A policy data file (its offer-to-family table) instead of the packaged one.")
+@click.option("--force", is_flag=True, help="Replace registry files already in OUT_DIR.")
+def from_partner_center(out_dir, customer_files, subscription_files, partner_id, partner_type, partner_name,
+                        sender_domains, cloud, policy_file, force) -> None:
+    """Write OUT_DIR's registry from Partner Center customer and subscription exports.
+
+    Each subscription becomes a csp agreement from its creation date; Partner Center does not
+    know direct agreements (EA, MCA, ...): add those to agreements.csv by hand.
+    """
+    from .partner_center import Partner, build_registry, write_registry
+
+    partner = Partner(partner_id, partner_type, partner_name, sender_domains)
+    build = build_registry(customer_files, subscription_files, partner, cloud, policy_file)
+    write_registry(build, out_dir, overwrite=force)
+    for row in build.skipped.itertuples():
+        click.echo(f"auditlib: skipped subscription {row.subscription_id} ({row.file}, record {row.record}): {row.reason}", err=True)
+    click.echo(f"auditlib: {len(build.partners)} partners, {len(build.customers)} customers, "
+               f"{len(build.agreements)} agreements, {len(build.skipped)} subscriptions skipped -> {out_dir}", err=True)
+
+
+@main.command()
+@click.argument("messages", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--verdicts", "verdicts", type=click.Path(dir_okay=False, path_type=Path),
+              help="Verdicts file from `auditlib audit` (.csv or .parquet), instead of MESSAGES.")
+@click.option("--registry", "registry_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Registry folder: partner and customer names, clouds, resellers (and the audit, with MESSAGES).")
+@click.option("--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for index.html, overview.html, manifest.json and partners/*.")
+@click.option("--start", default="", metavar="YYYY-MM-DD", help="First day of the period (default: the data's first day).")
+@click.option("--end", default="", metavar="YYYY-MM-DD", help="Day after the period (default: the day after the data's last).")
+@click.option("--partner", "partners", multiple=True, metavar="ID", help="Report on this partner only; repeatable (default: all).")
+@click.option("--jobs", default=1, show_default=True, type=click.IntRange(min=1), help="Reports run in parallel.")
+@click.option("--force", is_flag=True, help="Re-run partners whose inputs did not change since the last run.")
+@click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
+@click.option("--notebooks", "notebooks", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
+              help="Folder with your own partner_report.ipynb and overview.ipynb (default: the project's notebooks/).")
+def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs, force, progress, notebooks) -> None:
+    """Per-partner violation reports (HTML, notebook, CSV), an overview and an index.html.
+
+    Reads a verdicts file (--verdicts) or audits MESSAGES first. Exit status 0 when every
+    report was written, 1 when some failed (the others are still written), 2 on unusable input.
+    """
+    from .errors import InputError
+    from .report import NOTEBOOKS, run_reports
+
+    if bool(verdicts) == bool(messages):
+        raise InputError("(command line)", "give MESSAGES or --verdicts FILE, not both or neither")
+    show = sys.stderr.isatty() if progress is None else progress
+    result = run_reports(out_dir, registry_dir, verdicts=verdicts, messages=messages, start=start, end=end,
+                         partners=partners, jobs=jobs, force=force, progress=show, notebooks=notebooks or NOTEBOOKS)
+    counts = {s: sum(p.status == s for p in result.partners) for s in ("ok", "skipped", "failed")}
+    click.echo(f"auditlib: {len(result.partners)} partner reports ({counts['ok']} written, {counts['skipped']} unchanged, "
+               f"{counts['failed']} failed), overview {result.overview.status} -> {result.out_dir / 'index.html'}", err=True)
+    failures = [f"{p.partner_id} ({p.error})" for p in result.failed]
+    if result.overview.status == "failed":
+        failures.append(f"overview ({result.overview.error})")
+    if failures:
+        click.echo(f"auditlib: failed: {'; '.join(failures)}", err=True)
+        sys.exit(1)
+
+
+@main.command()
+@click.argument("labelled", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all", show_default=True,
+              help="Rows to measure: the held-out test split, the dev split used for tuning, or all.")
+@click.option("--language", default=None, metavar="TAG", help="Measure only rows of this language (e.g. zh-CN).")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A policy data file instead of the packaged one.")
+@click.option("--errors", "show_errors", is_flag=True, help="Also list the misclassified rows with their evidence.")
+def evaluate(labelled, split, language, policy_file, show_errors) -> None:
+    """Measure topic and product classification against LABELLED (CSV or JSON Lines with
+    id, language, subject, body, topic, product): accuracy per language, precision and
+    recall per label, and confusion tables."""
+    from .evaluate import evaluate as run_evaluation, read_labelled, report
+    from .policy import load_policy
+
+    policy = load_policy(policy_file)
+    result = run_evaluation(read_labelled(labelled), policy, split=split, language=language)
+    click.echo(report(result, f"{labelled} ({split} split{', ' + language if language else ''}; policy {policy.version})"))
+    if show_errors and len(result.errors):
+        click.echo("Misclassified:\n" + result.errors.to_string(index=False))
 
 if __name__ == "__main__":
     main()

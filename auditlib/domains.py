@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .frames import per_distinct
+
 
 def domain_of(addresses: pd.Series) -> pd.Series:
-    """The lower-cased domain after the last ``@`` of each address."""
-    return addresses.str.lower().str.rsplit("@", n=1).str[-1].str.strip().str.rstrip(".")
+    """The lower-cased domain after the last ``@`` of each address (computed per distinct address)."""
+    return per_distinct(addresses, lambda a: a.str.lower().str.rsplit("@", n=1).str[-1].str.strip().str.rstrip("."))
 
 
 def owner_of_domain(domains: pd.Series, owners: pd.Series) -> pd.Series:
@@ -17,7 +19,11 @@ def owner_of_domain(domains: pd.Series, owners: pd.Series) -> pd.Series:
     ``eu.contoso.com``, ``contoso.com``, ``com`` in that order; ``contoso.com.evil.example``
     never reaches ``contoso.com``, and ``notcontoso.com`` is not a subdomain of it.
     """
-    distinct = pd.Series(domains.dropna().unique(), dtype="str")
+    return per_distinct(domains, lambda distinct: _owners(distinct, owners))
+
+
+def _owners(distinct: pd.Series, owners: pd.Series) -> pd.Series:
+    distinct = distinct.astype("str")
     found = pd.Series(pd.NA, index=distinct, dtype="string")
     candidate = pd.Series(distinct.to_numpy(), index=distinct, dtype="str")
     while len(candidate):
@@ -26,7 +32,7 @@ def owner_of_domain(domains: pd.Series, owners: pd.Series) -> pd.Series:
         found.loc[candidate.index[matched]] = hit[matched].to_numpy()
         candidate = candidate[~matched]
         candidate = candidate[candidate.str.contains(".", regex=False)].str.split(".", n=1).str[1]
-    return domains.map(found).astype("string")
+    return pd.Series(found.to_numpy(), dtype="string")
 
 
 def domain_table(frame: pd.DataFrame, key: str, column: str) -> pd.Series:

@@ -40,6 +40,8 @@ class Policy:
     min_margin: float
     topic_patterns: Mapping[str, TopicPatterns]
     product_patterns: Mapping[str, tuple[str, ...]]
+    reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
+    headline_separator: str = ""  # ends a subject's headline ("Product: ...")
 
     def with_microsoft_domains(self, domains: list[str] | tuple[str, ...]) -> "Policy":
         """The same policy with another list of Microsoft sender domains (SPEC §2.2: configurable)."""
@@ -77,4 +79,6 @@ def _load(path: Path) -> Policy:
             {t: TopicPatterns(tuple(p["strong"]), tuple(p["weak"])) for t, p in clf["topics"].items()}
         ),
         product_patterns=MappingProxyType({f: tuple(p) for f, p in clf["products"].items()}),
+        reply_prefix=clf.get("reply_prefix", ""),
+        headline_separator=clf.get("headline_separator", ""),
     )

@@ -10,7 +10,8 @@ import csv
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from itertools import chain
+from typing import Callable, Iterable, Mapping
 
 import pandas as pd
 import pyarrow as pa
@@ -21,7 +22,7 @@ from .errors import InputError
 from .policy import Policy, load_policy
 from .schema import MESSAGE_COLUMNS, message_schema, validate
 
-Reader = Callable[[Path], pd.DataFrame]
+Reader = Callable[..., pd.DataFrame]  # read(path, **options) -> DataFrame of text columns
 
 
 @dataclass(frozen=True)
@@ -30,37 +31,74 @@ class Format:
     suffixes: tuple[str, ...]
     read: Reader
     sniff: Callable[[bytes], bool] | None = None  # given the file's first bytes
+    options: tuple[str, ...] = ()  # the reader options (keyword arguments of ``read``) it takes
 
 
 FORMATS: dict[str, Format] = {}
 
 
-def register_format(name: str, suffixes: Iterable[str] = (), sniff: Callable[[bytes], bool] | None = None):
-    """Register ``read(path) -> DataFrame of text columns`` as the reader of a format."""
+def register_format(
+    name: str,
+    suffixes: Iterable[str] = (),
+    sniff: Callable[[bytes], bool] | None = None,
+    options: Iterable[str] = (),
+):
+    """Register ``read(path, **options) -> DataFrame of text columns`` as the reader of a format.
+
+    ``options`` names the reader options it takes (``customer_ids`` for a feed addressed to a
+    tenant rather than a mailbox); of the options given to :func:`read_log`, only those are passed.
+    """
 
     def decorate(read: Reader) -> Reader:
-        FORMATS[name] = Format(name, tuple(s.lower() for s in suffixes), read, sniff)
+        FORMATS[name] = Format(name, tuple(s.lower() for s in suffixes), read, sniff, tuple(options))
         return read
 
     return decorate
 
 
 def detect_format(path: Path) -> Format:
-    """The format claiming the file's suffix, else the first whose sniffer accepts its head."""
-    suffix = "".join(path.suffixes[-1:]).lower()
-    for fmt in FORMATS.values():
-        if suffix in fmt.suffixes:
-            return fmt
-    head = path.open("rb").read(4096)
-    for fmt in FORMATS.values():
-        if fmt.sniff and fmt.sniff(head):
-            return fmt
+    """The format the file's content and suffix point to.
+
+    Content decides first, because suffixes are shared (a ``.csv`` may be a canonical log or
+    an Exchange trace): a format whose sniffer accepts the file's first bytes and that claims
+    its suffix, else any whose sniffer accepts them, else the first claiming the suffix.
+    """
+    suffix = path.suffix.lower()
+    with path.open("rb") as fh:
+        head = fh.read(4096)
+    sniffed = [fmt for fmt in FORMATS.values() if fmt.sniff and fmt.sniff(head)]
+    claimed = [fmt for fmt in FORMATS.values() if suffix in fmt.suffixes]
+    fmt = next(chain((f for f in sniffed if f in claimed), sniffed, claimed), None)
+    if fmt:
+        return fmt
     known = sorted({s for f in FORMATS.values() for s in f.suffixes})
     raise InputError(str(path), f"unrecognised message log format (known: {', '.join(known)})")
 
 
-def read_messages(paths: str | Path | Iterable[str | Path], policy: Policy | None = None) -> pd.DataFrame:
-    """Read, validate and normalise one or more message logs into one canonical frame.
+REJECT_REASON = "rejected_reason"  # a reader marks a row it cannot use with a reason here
+RECORD = "record"  # a reader may say where each row came from (line, record or message number)
+REJECTED_COLUMNS = ("file", "record", "message_id", "recipient_address", "reason")
+
+
+@dataclass(frozen=True)
+class MessageLog:
+    """What the readers made of the input: canonical rows, and rows rejected with their reasons."""
+
+    messages: pd.DataFrame
+    rejected: pd.DataFrame
+
+    @property
+    def rows_read(self) -> int:
+        return len(self.messages) + len(self.rejected)
+
+
+def read_log(
+    paths: str | Path | Iterable[str | Path],
+    policy: Policy | None = None,
+    options: Mapping[str, object] | None = None,
+) -> MessageLog:
+    """Read, validate and normalise message logs (files or folders of them) into one canonical
+    frame, keeping rejected rows. ``options`` are reader options (see :func:`register_format`).
 
     Raises :class:`InputError` naming file, row and column for unusable input.
     """
@@ -68,19 +106,69 @@ def read_messages(paths: str | Path | Iterable[str | Path], policy: Policy | Non
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
     if not paths:
         raise InputError("(no files)", "no message log was given")
-    frames = [read_message_file(Path(p), policy) for p in paths]
+    logs = [read_message_file(Path(p), policy, options) for p in paths]
+    frames = [log.messages for log in logs]
     messages = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     _check_unique_keys(messages, frames, paths)
-    return messages
+    rejected = pd.concat([log.rejected for log in logs], ignore_index=True)
+    return MessageLog(messages, rejected)
 
 
-def read_message_file(path: Path, policy: Policy | None = None) -> pd.DataFrame:
-    """One file, any registered format, as a validated canonical frame."""
+def read_messages(
+    paths: str | Path | Iterable[str | Path],
+    policy: Policy | None = None,
+    options: Mapping[str, object] | None = None,
+) -> pd.DataFrame:
+    """The canonical rows of :func:`read_log`; rows a reader rejected are left out (see ``read_log``)."""
+    return read_log(paths, policy, options).messages
+
+
+def read_message_file(
+    path: Path, policy: Policy | None = None, options: Mapping[str, object] | None = None
+) -> MessageLog:
+    """One file (any registered format) or folder, as validated canonical rows and rejected rows."""
     policy = policy or load_policy()
+    raw = read_raw(path, options or {}).reset_index(drop=True)
+    record = _records(raw)
+    reason = raw[REJECT_REASON] if REJECT_REASON in raw else pd.Series(pd.NA, index=raw.index, dtype="str")
+    bad = reason.notna().to_numpy()
+    rejected = pd.DataFrame({
+        "file": str(path),
+        "record": record[bad].to_numpy(),
+        "message_id": raw["message_id"][bad].to_numpy() if "message_id" in raw else pd.NA,
+        "recipient_address": raw["recipient_address"][bad].to_numpy() if "recipient_address" in raw else pd.NA,
+        "reason": reason[bad].to_numpy(),
+    }, columns=list(REJECTED_COLUMNS))
+    kept = raw[~bad].drop(columns=[c for c in (RECORD, REJECT_REASON) if c in raw])
+    return MessageLog(canonical_messages(kept, str(path), policy), rejected)
+
+
+def read_raw(path: Path, options: Mapping[str, object]) -> pd.DataFrame:
+    """A file's rows as its format's reader gives them. A folder (of e-mail files, of paged
+    exports) is one log: the rows of every file in it, in path order, hidden files skipped,
+    each ``record`` prefixed with the file's path in the folder."""
+    if path.is_dir():
+        files = sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path)))
+        if not files:
+            raise InputError(str(path), "the folder holds no files")
+        return pd.concat([_in_folder(read_raw(p, options), p.relative_to(path)) for p in files], ignore_index=True)
     if not path.is_file():
         raise InputError(str(path), "no such file")
-    raw = detect_format(path).read(path)
-    return canonical_messages(raw, str(path), policy)
+    fmt = detect_format(path)
+    return fmt.read(path, **{name: value for name, value in options.items() if name in fmt.options})
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith(".") for part in relative.parts)
+
+
+def _records(raw: pd.DataFrame) -> pd.Series:
+    """Where each row came from: the reader's ``record``, else its 1-based row number."""
+    return raw[RECORD] if RECORD in raw else pd.Series(range(1, len(raw) + 1), index=raw.index, dtype="int64")
+
+
+def _in_folder(raw: pd.DataFrame, relative: Path) -> pd.DataFrame:
+    return raw.assign(**{RECORD: relative.as_posix() + ":" + _records(raw).astype("str")})
 
 
 def canonical_messages(raw: pd.DataFrame, file: str, policy: Policy | None = None) -> pd.DataFrame:
@@ -88,17 +176,29 @@ def canonical_messages(raw: pd.DataFrame, file: str, policy: Policy | None = Non
     policy = policy or load_policy()
     raw = raw.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
     raw = _to_text(raw)
-    for column in ("body", "customer_id", "source", "category", "product", "language"):
+    for column in ("body", "customer_id", "language"):
         if column in raw:
-            raw[column] = raw[column].str.strip().replace("", pd.NA)
-    raw["subject"] = raw["subject"].fillna("") if "subject" in raw else raw.get("subject")
+            raw[column] = raw[column].replace(r"^\s*$", pd.NA, regex=True)
+    for column, spelling in _vocabulary(policy).items():
+        if column in raw:
+            given = raw[column].str.strip().replace("", pd.NA)
+            raw[column] = given.str.lower().map(spelling).fillna(given)
+    if "subject" in raw:
+        raw["subject"] = raw["subject"].fillna("")
     validate(raw, message_schema(policy), file)
     out = raw.reindex(columns=list(MESSAGE_COLUMNS))
     out["sent_at"] = parse_utc(raw["sent_at"], file, "sent_at")
-    for column in MESSAGE_COLUMNS:
-        if column != "sent_at":
-            out[column] = out[column].astype("string[pyarrow]")
-    return out
+    return out.astype({c: "str" for c in MESSAGE_COLUMNS if c != "sent_at"})
+
+
+def _vocabulary(policy: Policy) -> dict[str, dict[str, str]]:
+    """Each vocabulary column's values by their lower-case spelling (exports capitalise them)."""
+    words = {
+        "source": policy.sources,
+        "category": policy.topics + policy.graph_categories,
+        "product": policy.products + ("unknown",),
+    }
+    return {column: {w.lower(): w for w in values} for column, values in words.items()}
 
 
 def parse_utc(values: pd.Series, file: str, column: str) -> pd.Series:
@@ -147,7 +247,7 @@ def _check_unique_keys(messages: pd.DataFrame, frames: list[pd.DataFrame], paths
 
 
 def _arrow_text_table(table: pa.Table) -> pd.DataFrame:
-    return table.to_pandas(types_mapper={pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}.get)
+    return table.to_pandas().astype("str")
 
 
 @register_format("csv", suffixes=(".csv",))
@@ -193,7 +293,10 @@ def read_jsonl(path: Path) -> pd.DataFrame:
 
 
 def _read_jsonl_slowly(path: Path) -> pd.DataFrame:
-    """The exact reader, for files Arrow rejects: finds the bad line, accepts numbers as ids."""
+    """The exact reader, for files Arrow rejects: finds the bad line, accepts numbers as ids.
+
+    As in the fast path, a canonical field absent from every object is an empty column.
+    """
     records = []
     with path.open(encoding="utf-8-sig") as fh:
         for number, line in enumerate(fh, start=1):
@@ -206,4 +309,8 @@ def _read_jsonl_slowly(path: Path) -> pd.DataFrame:
             if not isinstance(record, dict):
                 raise InputError(str(path), "a line is not a JSON object", row=number)
             records.append({k: v if v is None or isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(v) for k, v in record.items()})
-    return pd.DataFrame.from_records(records)
+    frame = pd.DataFrame.from_records(records)
+    return frame.reindex(columns=list(dict.fromkeys([*MESSAGE_COLUMNS, *frame.columns])))
+
+
+from . import formats  # noqa: E402,F401  (registers the export readers: Exchange, Graph, e-mail files)

@@ -45,14 +45,14 @@ def message_schema(policy: Policy) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(
         {
             "message_id": _filled("message_id"),
-            "sent_at": _filled("sent_at"),
+            "sent_at": pa.Column(nullable=False),  # text or timestamps; parsed by readers.parse_utc
             "sender_address": _text(checks=pa.Check.str_matches(_ADDRESS, error="not an e-mail address")),
             "recipient_address": _text(checks=pa.Check.str_matches(_ADDRESS, error="not an e-mail address")),
             "subject": _text(nullable=True),
             "body": _text(required=False, nullable=True),
             "customer_id": _text(required=False, nullable=True),
             "source": _one_of(policy.sources),
-            "category": _one_of(tuple(t for t in policy.topics if t != "unknown") + policy.graph_categories),
+            "category": _one_of(policy.topics + policy.graph_categories),
             "product": _one_of(policy.products + ("unknown",)),
             "language": _text(required=False, nullable=True),
         },
@@ -119,6 +119,9 @@ def _first_failure(cases: pd.DataFrame, file: str) -> InputError:
         names = ", ".join(sorted(missing["failure_case"].astype(str)))
         return InputError(file, f"missing required column(s): {names}")
     cases = cases.assign(_row=pd.to_numeric(cases["index"], errors="coerce")).sort_values("_row", kind="stable")
+    repeats = cases["check"].astype(str).str.contains("field_uniqueness")
+    # a repeated value is reported where it repeats, not where it first appears
+    cases = cases[~(repeats & ~cases.duplicated(["column", "failure_case"]))]
     case = cases.iloc[0]
     row = None if pd.isna(case["_row"]) else int(case["_row"]) + 1
     value, check = case["failure_case"], str(case["check"])

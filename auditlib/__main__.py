@@ -1,0 +1,4 @@
+"""``python -m auditlib`` is the ``auditlib`` command."""
+from .cli import main
+
+main()

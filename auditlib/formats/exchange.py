@@ -1,0 +1,96 @@
+"""Exchange Online message traces: ``Get-MessageTrace | Export-Csv``, the historical-search
+CSV reports, and Graph ``exchangeMessageTrace`` JSON.
+
+A trace knows who sent what to whom and when, never the body, so these rows are
+``source=email`` and the classifier works from the subject alone.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..readers import RECORD, register_format
+from .common import head_text, header_names, items_frame, read_export_csv, read_json_items, reject_bad_times, reject_unusable, utc_times
+
+# Get-MessageTrace: one row per recipient. MessageTraceId stands in for a missing MessageId.
+TRACE_COLUMNS = {"received", "senderaddress", "recipientaddress"}
+
+# Historical search reports ("enhanced summary", "extended"): the time column's name varies.
+REPORT_TIME_COLUMNS = ("origin_timestamp_utc", "origin_timestamp", "date_time_utc")
+REPORT_COLUMNS = {"sender_address", "recipient_status"}
+
+GRAPH_TRACE_KEYS = ('"senderaddress"', '"recipientaddress"', '"receiveddatetime"')
+
+
+def _email_rows(frame: pd.DataFrame, time_label: str, raw_time: pd.Series) -> pd.DataFrame:
+    """Canonical text columns of trace rows, with unusable rows rejected."""
+    frame = frame.assign(sent_at=utc_times(raw_time), source="email")
+    return reject_unusable(reject_bad_times(frame, raw_time, time_label))
+
+
+def _first_filled(*columns: pd.Series) -> pd.Series:
+    """Per row, the first of ``columns`` that is not blank (ids an export may leave empty)."""
+    blank_to_na = [c.astype("str").str.strip().replace("", pd.NA) for c in columns]
+    out = blank_to_na[0]
+    for fallback in blank_to_na[1:]:
+        out = out.fillna(fallback)
+    return out
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    return frame[name] if name in frame else pd.Series("", index=frame.index, dtype="str")
+
+
+@register_format("exchange-message-trace", suffixes=(".csv",), sniff=lambda head: TRACE_COLUMNS <= header_names(head))
+def read_message_trace(path: Path) -> pd.DataFrame:
+    """``Get-MessageTrace | Export-Csv``; the PowerShell columns (PSComputerName, ...) are ignored."""
+    raw = read_export_csv(path)
+    frame = pd.DataFrame({
+        "message_id": _first_filled(_column(raw, "messageid"), _column(raw, "messagetraceid")),
+        "sender_address": raw["senderaddress"],
+        "recipient_address": raw["recipientaddress"],
+        "subject": _column(raw, "subject"),
+        RECORD: range(1, len(raw) + 1),
+    })
+    return _email_rows(frame, "Received", raw["received"])
+
+
+def _is_report(head: bytes) -> bool:
+    names = header_names(head)
+    return REPORT_COLUMNS <= names and any(column in names for column in REPORT_TIME_COLUMNS)
+
+
+@register_format("exchange-historical-search", suffixes=(".csv",), sniff=_is_report)
+def read_historical_search(path: Path) -> pd.DataFrame:
+    """A historical-search CSV report (UTF-8 or UTF-16): one row per message whose recipients
+    are ``address##Receive, Deliver`` entries of ``recipient_status`` separated by ``;`` (or, in
+    reports that have it, the ``recipient_address`` list); each recipient becomes its own row."""
+    raw = read_export_csv(path)
+    time_column = next(column for column in REPORT_TIME_COLUMNS if column in raw)
+    recipients = raw["recipient_address"] if "recipient_address" in raw else raw["recipient_status"]
+    frame = pd.DataFrame({
+        "message_id": _first_filled(_column(raw, "message_id"), _column(raw, "network_message_id")),
+        "sender_address": raw["sender_address"],
+        "recipient_address": recipients.str.split(";"),
+        "subject": _column(raw, "message_subject"),
+        "time": raw[time_column],
+        RECORD: range(1, len(raw) + 1),
+    }).explode("recipient_address", ignore_index=True)
+    frame["recipient_address"] = frame["recipient_address"].astype("str").str.split("##", n=1).str[0].str.strip()
+    return _email_rows(frame.drop(columns="time"), time_column, frame["time"])
+
+
+@register_format(
+    "graph-message-trace", suffixes=(".json",),
+    sniff=lambda head: all(key in head_text(head).lower() for key in GRAPH_TRACE_KEYS),
+)
+def read_graph_message_trace(path: Path) -> pd.DataFrame:
+    """Graph ``exchangeMessageTrace`` objects (a page with ``value``, an array, or one object)."""
+    items = read_json_items(path)
+    frame = items_frame(items, {
+        "message_id": "messageid", "id": "id", "sender_address": "senderaddress",
+        "recipient_address": "recipientaddress", "subject": "subject", "time": "receiveddatetime",
+    })
+    frame["message_id"] = _first_filled(frame["message_id"], frame["id"])
+    return _email_rows(frame.drop(columns=["id", "time"]), "receivedDateTime", frame["time"])

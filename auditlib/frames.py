@@ -1,0 +1,48 @@
+"""Work per distinct value: message logs repeat senders, domains and templated texts.
+
+A stage computes on the distinct rows of the columns it needs and expands the result
+back to every row as a categorical, so its cost follows the variety of the log, not
+its length, and each row costs a small integer.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+
+def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """``(codes, unique)``: the distinct combinations of ``columns`` (a missing column is
+    empty) and, per row, the index of its combination. Missing values count as one value."""
+    codes = np.zeros(len(frame), dtype="int64")
+    for column in columns:
+        values = frame[column] if column in frame else pd.Series("", index=frame.index)
+        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * (len(uniques) + 1) + column_codes)
+    first = np.full(codes.max(initial=-1) + 1, -1, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes))[::-1]  # the first row of each combination
+    unique = pd.DataFrame({c: frame[c] if c in frame else "" for c in columns}, index=frame.index).iloc[first]
+    return codes, unique.reset_index(drop=True)
+
+
+def expand(values: pd.Series | np.ndarray, codes: np.ndarray, categories: tuple[str, ...] | None = None):
+    """Per-row values from per-distinct-row ``values``: numbers by indexing, anything else as
+    a categorical (over ``categories`` when given) whose distinct values are built once."""
+    values = pd.Series(values)
+    if values.dtype.kind in "fiub":
+        return values.to_numpy()[codes]
+    if categories is not None:
+        value_codes = pd.Categorical(values, categories=categories).codes
+    else:
+        value_codes, categories = pd.factorize(values)
+    row_codes = np.where(codes < 0, -1, np.append(value_codes, -1)[codes])
+    return pd.Categorical.from_codes(row_codes, categories=categories)
+
+
+def per_distinct(values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:
+    """``compute`` applied once per distinct value of ``values``, as a categorical over every
+    row; missing values stay missing."""
+    codes, uniques = pd.factorize(values)
+    uniques = pd.Series(uniques, dtype=object if isinstance(values.dtype, pd.CategoricalDtype) else values.dtype)
+    return pd.Series(expand(compute(uniques).reset_index(drop=True), codes), index=values.index)

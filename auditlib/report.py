@@ -1,0 +1,308 @@
+"""``auditlib report``: one HTML violations report per partner, an overview, an index and a manifest.
+
+Each partner's report is ``notebooks/partner_report.ipynb`` executed by papermill in a fresh
+kernel of *this* interpreter (whatever kernelspecs the user has installed), then exported to
+HTML without code by nbconvert with an offline template: plotly.js is written once next to
+the reports and loaded from there, never from the network. Reports run in parallel worker
+processes; a partner whose inputs and notebook did not change since the last run (same key
+in ``manifest.json``) is skipped unless forced. A failing report does not stop the others.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib.metadata import version
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from tqdm.auto import tqdm
+from traitlets import default
+
+from . import summarise
+from .charts import render
+from .policy import load_policy
+from .registry import REGISTRY_FILES
+from .writers import write_table
+
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+PLOTLYJS = "plotly.min.js"
+PARTNER_DIR = "partners"
+
+
+# ----------------------------------------------------------------------------- kernels
+
+class InterpreterKernelSpecs(KernelSpecManager):
+    """Every kernel name resolves to this interpreter's ipykernel: a user-level ``python3``
+    kernelspec pointing at another Python (without auditlib) must not run the reports."""
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
+
+        return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
+
+
+class InterpreterKernelManager(AsyncKernelManager):
+    """papermill's kernel manager, on :class:`InterpreterKernelSpecs`, with CurveZMQ keys when
+    the kernel supports them (ipykernel warns about plain TCP; IPC sockets collide in parallel)."""
+
+    @default("kernel_spec_manager")
+    def _interpreter_specs(self) -> KernelSpecManager:
+        return InterpreterKernelSpecs(data_dir=self.data_dir)
+
+    @default("transport_encryption")
+    def _encrypt_when_supported(self) -> str:
+        return "auto"
+
+
+# ----------------------------------------------------------------------------- names and keys
+
+def safe_name(partner_id: str) -> str:
+    """A file-name stem for a partner id: ``[A-Za-z0-9_-]`` only; an id that needed changing
+    (``../x``, ``a/b``, ``CON``-like tricks) gets a short digest so two ids never share a file."""
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", partner_id).strip("_")[:60]
+    if stem == partner_id:
+        return stem
+    return f"{stem or 'partner'}-{hashlib.sha256(partner_id.encode()).hexdigest()[:10]}"
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """SHA-256 of a frame's values (row hashes), to tell whether a partner's rows changed."""
+    return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
+
+
+def run_key(**parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ----------------------------------------------------------------------------- one notebook
+
+@dataclass(frozen=True)
+class Job:
+    """One notebook to execute and export."""
+
+    name: str  # partner id, or "overview"
+    notebook: Path
+    executed: Path
+    html: Path
+    parameters: dict
+    plotlyjs_src: str
+    title: str
+
+
+@dataclass
+class Outcome:
+    status: str  # ok | failed | skipped
+    seconds: float = 0.0
+    error: str = ""
+
+
+def execute(job: Job) -> Outcome:
+    """Run one notebook with papermill (kept even when it fails) and export it to HTML."""
+    import papermill as pm
+
+    started = time.perf_counter()
+    try:
+        pm.execute_notebook(
+            str(job.notebook), str(job.executed), parameters=job.parameters, progress_bar=False,
+            kernel_manager_class=InterpreterKernelManager,
+        )
+    except pm.PapermillExecutionError as err:
+        return Outcome("failed", time.perf_counter() - started, f"{err.ename}: {err.evalue}")
+    except Exception as err:  # a kernel that died or never started: report it, run the others
+        return Outcome("failed", time.perf_counter() - started, f"{type(err).__name__}: {err}")
+    export_html(job.executed, job.html, job.plotlyjs_src, job.title)
+    return Outcome("ok", time.perf_counter() - started)
+
+
+@cache
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(
+        template_name="auditlib_report", extra_template_basedirs=[str(TEMPLATES / "nbconvert")],
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+    )
+
+
+def export_html(executed: Path, html: Path, plotlyjs_src: str, title: str) -> None:
+    """The executed notebook as a page without code or logs (stderr), plotly.js from ``plotlyjs_src``."""
+    import nbformat
+
+    book = nbformat.read(executed, as_version=4)
+    for cell in book.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
+    book.metadata["title"] = title
+    body, _ = _exporter().from_notebook_node(book, resources={"plotlyjs_src": plotlyjs_src})
+    html.write_text(body, encoding="utf-8")
+
+
+# ----------------------------------------------------------------------------- the run
+
+@dataclass
+class PartnerResult:
+    partner_id: str
+    file: str
+    status: str
+    seconds: float
+    key: str
+    error: str = ""
+    headline: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    out_dir: Path
+    partners: list[PartnerResult]
+    overview: Outcome
+
+    @property
+    def failed(self) -> list[PartnerResult]:
+        return [p for p in self.partners if p.status == "failed"]
+
+
+def run_reports(
+    out_dir: str | Path,
+    registry: str | Path,
+    verdicts: str | Path | None = None,
+    messages: Iterable[str | Path] = (),
+    start: str = "",
+    end: str = "",
+    partners: Iterable[str] = (),
+    jobs: int = 1,
+    force: bool = False,
+    progress: bool = False,
+    notebooks: str | Path = NOTEBOOKS,
+) -> RunResult:
+    """Write every report under ``out_dir``; see the module docstring for what is skipped."""
+    out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()
+    (out_dir / PARTNER_DIR).mkdir(parents=True, exist_ok=True)
+    inputs, verdicts_path = _inputs(out_dir, registry, verdicts, list(messages))
+    period = summarise.Period.of(start, end, inputs.verdicts["sent_at"])
+    chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
+    for partner_id in chosen:
+        summarise.partner_record(inputs.registry, partner_id)
+    previous = _previous_manifest(out_dir)
+    (out_dir / PLOTLYJS).write_text(_plotlyjs(), encoding="utf-8")
+    base = {"verdicts": str(verdicts_path), "messages": [], "registry": str(Path(registry).resolve()),
+            "start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"}
+    notebook_digests = summarise.input_digests(notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
+    registry_digests = summarise.input_digests(Path(registry) / name for name in REGISTRY_FILES)
+    common = {"inputs": inputs.digests, "period": period.label(), "auditlib": version("auditlib"),
+              "policy": load_policy().version}
+
+    pending, results = {}, {}
+    for partner_id in chosen:
+        rows = summarise.partner_rows(inputs.verdicts, inputs.registry, partner_id)
+        stem = safe_name(partner_id)
+        key = run_key(rows=frame_digest(rows), registry=registry_digests, period=common["period"],
+                      notebook=notebook_digests[str(notebooks / "partner_report.ipynb")], **{k: common[k] for k in ("auditlib", "policy")})
+        before = previous.get("partners", {}).get(partner_id, {})
+        paths = _partner_paths(out_dir, stem)
+        if not force and before.get("key") == key and before.get("status") in ("ok", "skipped") and all(p.exists() for p in paths.values()):
+            results[partner_id] = PartnerResult(partner_id, stem, "skipped", 0.0, key)
+            continue
+        write_table(summarise.findings(summarise.violations(rows[period.mask(rows["sent_at"])]), inputs.registry.customers,
+                                       load_policy()), paths["csv"])
+        pending[partner_id] = (key, Job(partner_id, notebooks / "partner_report.ipynb", paths["notebook"], paths["html"],
+                                        base | {"partner_id": partner_id}, f"../{PLOTLYJS}", f"Violations report: {partner_id}"))
+        results[partner_id] = PartnerResult(partner_id, stem, "pending", 0.0, key)
+
+    overview_key = run_key(notebook=notebook_digests[str(notebooks / "overview.ipynb")], **common)
+    overview_job = Job("overview", notebooks / "overview.ipynb", out_dir / "overview.ipynb", out_dir / "overview.html",
+                       base, PLOTLYJS, "Violations overview: all partners")
+    run_overview = force or bool(pending) or previous.get("overview", {}).get("key") != overview_key \
+        or not overview_job.html.exists()
+    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool, \
+            tqdm(total=len(pending) + run_overview, desc="reports", unit="report", disable=not progress) as bar:
+        futures = {pool.submit(execute, job): partner_id for partner_id, (key, job) in pending.items()}
+        for future in as_completed(futures):
+            partner_id = futures[future]
+            outcome = future.result()
+            results[partner_id].status, results[partner_id].seconds, results[partner_id].error = outcome.status, outcome.seconds, outcome.error
+            bar.set_postfix_str(f"{partner_id}: {outcome.status}")
+            bar.update()
+        overview = pool.submit(execute, overview_job).result() if run_overview else Outcome("skipped")
+        bar.update(run_overview)
+
+    table = summarise.partner_table(inputs.verdicts, inputs.registry, period).set_index("partner_id")
+    before = summarise.partner_table(inputs.verdicts, inputs.registry, period.previous()).set_index("partner_id")["violations"]
+    for partner_id, result in results.items():
+        result.headline = _headline(table.loc[partner_id], int(before.get(partner_id, 0)))
+        if result.status == "skipped":
+            old = previous["partners"][partner_id]
+            result.seconds, result.error = old.get("seconds", 0.0), ""
+    result = RunResult(out_dir, [results[p] for p in chosen], overview)
+    _write_manifest(result, common, notebook_digests, overview_key, period)
+    _write_index(result, inputs.registry, period)
+    return result
+
+
+def _inputs(out_dir: Path, registry, verdicts, messages) -> tuple[summarise.Inputs, Path]:
+    """Load the verdicts, or audit the messages once and keep the verdicts for the notebooks."""
+    inputs = summarise.load_inputs(verdicts=verdicts or "", messages=messages, registry=registry)
+    if verdicts:
+        return inputs, Path(verdicts).resolve()
+    path = out_dir / "verdicts.parquet"
+    write_table(inputs.verdicts, path)
+    return inputs, path
+
+
+def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:
+    folder = out_dir / PARTNER_DIR
+    return {"html": folder / f"{stem}.html", "notebook": folder / f"{stem}.ipynb", "csv": folder / f"{stem}.violations.csv"}
+
+
+@cache
+def _plotlyjs() -> str:
+    from plotly.offline import get_plotlyjs
+
+    return get_plotlyjs()
+
+
+def _previous_manifest(out_dir: Path) -> dict:
+    path = out_dir / "manifest.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def _headline(row: pd.Series, previous_violations: int) -> dict:
+    counts = {c: int(row[c]) for c in summarise.COUNT_COLUMNS}
+    rate = None if pd.isna(row["compliance_rate"]) else round(float(row["compliance_rate"]), 4)
+    return counts | {"compliance_rate": rate, "previous_violations": previous_violations,
+                     "change": counts["violations"] - previous_violations}
+
+
+def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_key: str, period: summarise.Period) -> None:
+    manifest = {
+        "generated_at": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ}",
+        "auditlib_version": common["auditlib"],
+        "policy_version": common["policy"],
+        "period": {"start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"},
+        "inputs": common["inputs"],
+        "notebooks": notebooks,
+        "overview": asdict(result.overview) | {"key": overview_key},
+        "partners": {p.partner_id: asdict(p) for p in result.partners},
+    }
+    (result.out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def _write_index(result: RunResult, registry, period: summarise.Period) -> None:
+    names = registry.partners.set_index("partner_id")[["partner_name", "partner_type"]].fillna("")
+    links = {p.partner_id: {k: v.as_posix() for k, v in _partner_paths(Path(), p.file).items()} for p in result.partners}
+    rows = [asdict(p) | names.loc[p.partner_id].to_dict() | links[p.partner_id] for p in result.partners]
+    rows.sort(key=lambda r: (-r["headline"]["violations"], r["headline"]["compliance_rate"] or 0.0))
+    page = render("index.html.j2", rows=rows, period=period, overview=result.overview, generated_at=pd.Timestamp.now(tz="UTC"))
+    (result.out_dir / "index.html").write_text(page, encoding="utf-8")

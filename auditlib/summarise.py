@@ -1,0 +1,342 @@
+"""Per-partner summaries of a verdict frame: the figures the reports show, as pure functions.
+
+Who answers for a row: every partner of record listed in its ``partner_ids`` and, for an
+indirect reseller, its indirect provider (registry ``parent_partner_id``). So a provider's
+report also covers its resellers' customers. Notebooks, charts, the runner and the tests
+all read figures from here, so a number means the same everywhere.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import pandas as pd
+
+from .decide import CASES, VERDICTS
+from .errors import InputError
+from .policy import Policy
+from .registry import Registry
+from .schema import VERDICT_COLUMNS
+
+MONTH = "M"
+WEEK = "W"
+
+
+# ----------------------------------------------------------------------------- inputs
+
+def load_verdicts(path: str | Path) -> pd.DataFrame:
+    """A verdicts file written by ``auditlib audit`` (.csv or .parquet), with its types restored."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(str(path), "verdicts file not found")
+    if path.suffix.lower() == ".parquet":
+        frame = pd.read_parquet(path)
+    elif path.suffix.lower() == ".csv":
+        frame = pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
+    else:
+        raise InputError(str(path), "verdicts must be a .csv or .parquet file")
+    missing = [c for c in VERDICT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InputError(str(path), f"not a verdicts file: missing column(s) {', '.join(missing)}")
+    sent_at = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601", errors="coerce")
+    bad = sent_at.isna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise InputError(str(path), f"{frame['sent_at'].iloc[row]!r} is not a time", row=row + 1, column="sent_at")
+    verdict = frame["verdict"].astype("str")
+    unknown = ~verdict.isin(VERDICTS)
+    if unknown.any():
+        row = int(unknown.to_numpy().nonzero()[0][0])
+        raise InputError(str(path), f"{verdict.iloc[row]!r} is not a verdict", row=row + 1, column="verdict")
+    return frame.assign(sent_at=sent_at, verdict=pd.Categorical(verdict, categories=VERDICTS))
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a report reads: the verdicts, the registry (names, clouds, resellers) and the input files' digests."""
+
+    verdicts: pd.DataFrame
+    registry: Registry
+    digests: dict[str, str]
+
+
+def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), registry: str | Path = "") -> Inputs:
+    """A verdicts file, or message logs audited here (with evidence), plus the registry folder."""
+    from .audit import audit_files
+    from .registry import REGISTRY_FILES, read_registry
+
+    messages = [messages] if isinstance(messages, (str, Path)) else list(messages)
+    if bool(verdicts) == bool(messages):
+        raise InputError("(inputs)", "give either a verdicts file or message logs, not both or neither")
+    folder = Path(registry)
+    frame = load_verdicts(verdicts) if verdicts else audit_files(messages, folder, evidence=True)
+    files = ([verdicts] if verdicts else messages) + [folder / name for name in REGISTRY_FILES]
+    return Inputs(frame, read_registry(folder), input_digests(files))
+
+
+def sha256_file(path: str | Path) -> str:
+    """Hex SHA-256 of a file's bytes (the reports cite their inputs by it)."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def input_digests(paths: Iterable[str | Path]) -> dict[str, str]:
+    """``{path: sha256}`` for each input file, in the order given."""
+    return {str(p): sha256_file(p) for p in paths}
+
+
+# ----------------------------------------------------------------------------- periods
+
+@dataclass(frozen=True)
+class Period:
+    """A half-open UTC interval ``[start, end)`` of whole days."""
+
+    start: pd.Timestamp
+    end: pd.Timestamp
+
+    @classmethod
+    def of(cls, start: str | None, end: str | None, sent_at: pd.Series) -> "Period":
+        """The period given as ``YYYY-MM-DD`` strings; an empty bound is the data's first day / the day after its last."""
+        first = sent_at.min().floor("D") if len(sent_at) else pd.Timestamp.now(tz="UTC").floor("D")
+        last = sent_at.max().floor("D") + pd.Timedelta(days=1) if len(sent_at) else first + pd.Timedelta(days=1)
+        period = cls(_day(start, "start") if start else first, _day(end, "end") if end else last)
+        if period.end <= period.start:
+            raise InputError("(period)", f"end {period.end:%Y-%m-%d} is not after start {period.start:%Y-%m-%d}")
+        return period
+
+    def previous(self) -> "Period":
+        """The period of equal length just before this one (for the change figure)."""
+        return Period(self.start - (self.end - self.start), self.start)
+
+    def mask(self, sent_at: pd.Series) -> pd.Series:
+        return (sent_at >= self.start) & (sent_at < self.end)
+
+    def freq(self) -> str:
+        """Weeks for a short period, else months: enough buckets to see a trend, few enough to read."""
+        return WEEK if (self.end - self.start) <= pd.Timedelta(days=92) else MONTH
+
+    def label(self) -> str:
+        return f"{self.start:%Y-%m-%d} to {self.end - pd.Timedelta(days=1):%Y-%m-%d}"
+
+
+def _day(text: str, name: str) -> pd.Timestamp:
+    day = pd.to_datetime(text, format="%Y-%m-%d", utc=True, errors="coerce")
+    if pd.isna(day):
+        raise InputError("(period)", f"{name} {text!r} is not a date (YYYY-MM-DD)")
+    return day
+
+
+def buckets(sent_at: pd.Series, freq: str) -> pd.Series:
+    """Each time's week (Monday) or month start, as a naive UTC date for axis labels."""
+    return sent_at.dt.tz_convert(None).dt.to_period(freq).dt.start_time
+
+
+def bucket_range(period: Period, freq: str) -> pd.DatetimeIndex:
+    """Every bucket the period touches, so empty weeks or months still show as zero."""
+    last = period.end - pd.Timedelta(days=1)
+    return pd.period_range(period.start.tz_convert(None), last.tz_convert(None), freq=freq).start_time
+
+
+# ----------------------------------------------------------------------------- who answers for a row
+
+def partner_members(registry: Registry) -> pd.DataFrame:
+    """``partner_id, member_id``: each partner answers for itself and for its indirect resellers."""
+    partners = registry.partners
+    own = pd.DataFrame({"partner_id": partners["partner_id"], "member_id": partners["partner_id"]})
+    resellers = partners.dropna(subset=["parent_partner_id"])
+    children = pd.DataFrame({"partner_id": resellers["parent_partner_id"], "member_id": resellers["partner_id"]})
+    return pd.concat([own, children], ignore_index=True).astype("str")
+
+
+def row_partners(verdicts: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """``row, partner_id``: one pair per verdict row (by position) and partner answering for it."""
+    listed = verdicts["partner_ids"].astype("str").str.split(";")
+    listed.index = pd.RangeIndex(len(verdicts), name="row")
+    pairs = listed.explode().dropna().rename("member_id").reset_index()
+    return pairs.merge(partner_members(registry), on="member_id")[["row", "partner_id"]].drop_duplicates(ignore_index=True)
+
+
+def assign_partners(verdicts: pd.DataFrame, registry: Registry) -> pd.DataFrame:
+    """The verdict rows repeated once per partner answering for them, with a ``partner_id`` column."""
+    pairs = row_partners(verdicts, registry)
+    rows = verdicts.iloc[pairs["row"].to_numpy()].reset_index(drop=True)
+    return rows.assign(partner_id=pairs["partner_id"].to_numpy())
+
+
+def partner_rows(verdicts: pd.DataFrame, registry: Registry, partner_id: str) -> pd.DataFrame:
+    """The verdict rows a partner answers for (its customers' and its resellers' customers')."""
+    partner_record(registry, partner_id)
+    pairs = row_partners(verdicts, registry)
+    rows = pairs.loc[pairs["partner_id"] == partner_id, "row"].to_numpy()
+    return verdicts.iloc[sorted(rows)].reset_index(drop=True)
+
+
+def partner_record(registry: Registry, partner_id: str) -> pd.Series:
+    """The partner's registry row (``partner_id, partner_name, partner_type, ...``)."""
+    found = registry.partners[registry.partners["partner_id"] == partner_id]
+    if found.empty:
+        raise InputError("(registry)", f"unknown partner {partner_id!r}")
+    return found.iloc[0]
+
+
+def resellers_of(registry: Registry, partner_id: str) -> pd.DataFrame:
+    """``partner_id, partner_name`` of the indirect resellers whose customers a provider's report includes."""
+    partners = registry.partners
+    return partners.loc[partners["parent_partner_id"] == partner_id, ["partner_id", "partner_name"]].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- headline figures
+
+COUNT_COLUMNS = ("messages", "in_scope", "violations", "needs_review", "customers", "customers_affected")
+HEADLINE_COLUMNS = COUNT_COLUMNS + ("compliance_rate",)
+
+
+def headlines(assigned: pd.DataFrame, by: str = "partner_id") -> pd.DataFrame:
+    """Headline figures per group (partner) of an assigned verdict frame.
+
+    ``messages``: rows (message × recipient) to the partner's customers; ``in_scope``: those
+    not out of scope; ``compliance_rate``: share of in-scope rows that are not violations
+    (NaN without in-scope rows); ``customers_affected``: customers with a violation.
+    """
+    verdict = assigned["verdict"].astype("str")
+    flags = assigned[[by, "customer_id"]].assign(
+        in_scope=verdict != "out_of_scope",
+        violations=verdict == "violation",
+        needs_review=verdict == "needs_review",
+        affected=assigned["customer_id"].where(verdict == "violation"),
+    )
+    grouped = flags.groupby(by, observed=True)
+    table = pd.DataFrame({
+        "messages": grouped.size(),
+        "in_scope": grouped["in_scope"].sum(),
+        "violations": grouped["violations"].sum(),
+        "needs_review": grouped["needs_review"].sum(),
+        "customers": grouped["customer_id"].nunique(),
+        "customers_affected": grouped["affected"].nunique(),
+    })
+    table["compliance_rate"] = 1 - table["violations"] / table["in_scope"].where(table["in_scope"] > 0)
+    return table[list(HEADLINE_COLUMNS)]
+
+
+def headline(rows: pd.DataFrame, period: Period) -> dict[str, int | float]:
+    """One partner's headline for ``period``, with ``previous_violations`` and ``change`` against the period before."""
+    current = _one(rows[period.mask(rows["sent_at"])])
+    before = _one(rows[period.previous().mask(rows["sent_at"])])
+    return current | {"previous_violations": before["violations"], "change": current["violations"] - before["violations"]}
+
+
+def _one(rows: pd.DataFrame) -> dict[str, int | float]:
+    row = _whole_counts(headlines(rows.assign(_all="all"), by="_all").reindex(["all"])).iloc[0]
+    return {c: int(row[c]) for c in COUNT_COLUMNS} | {"compliance_rate": float(row["compliance_rate"])}
+
+
+def _whole_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts of groups without rows are zero, not missing."""
+    counts = list(COUNT_COLUMNS)
+    return table.assign(**{c: table[c].fillna(0).astype("int64") for c in counts})
+
+
+# ----------------------------------------------------------------------------- one partner's breakdowns
+
+def violations(rows: pd.DataFrame) -> pd.DataFrame:
+    return rows[rows["verdict"].astype("str") == "violation"]
+
+
+def over_time(rows: pd.DataFrame, period: Period, by: str = "rule_id") -> pd.DataFrame:
+    """Row counts per week or month (index, every bucket of the period) and value of ``by`` (columns)."""
+    freq = period.freq()
+    counts = pd.crosstab(buckets(rows["sent_at"], freq), rows[by].astype("str")) if len(rows) else pd.DataFrame()
+    return counts.reindex(bucket_range(period, freq), fill_value=0).rename_axis(index="period", columns=by)
+
+
+def counts_by(rows: pd.DataFrame, column: str) -> pd.Series:
+    """Rows per value of ``column``, most first (ties by name, so the order is stable)."""
+    counts = rows[column].astype("str").value_counts()
+    return counts.rename_axis(column).sort_index().sort_values(ascending=False, kind="stable")
+
+
+def customer_labels(customers: pd.DataFrame) -> pd.Series:
+    """``name (id)`` per customer id: names are not unique, ids are not readable alone."""
+    names = customers["customer_name"].fillna(customers["customer_id"])
+    return pd.Series((names + " (" + customers["customer_id"] + ")").to_numpy(), index=customers["customer_id"].to_numpy())
+
+
+def partner_labels(registry: Registry) -> pd.Series:
+    """``name (id)`` per partner id."""
+    partners = registry.partners
+    names = partners["partner_name"].fillna(partners["partner_id"])
+    return pd.Series((names + " (" + partners["partner_id"] + ")").to_numpy(), index=partners["partner_id"].to_numpy())
+
+
+def customer_months(rows: pd.DataFrame, customers: pd.DataFrame, period: Period, top: int = 40) -> pd.DataFrame:
+    """Violations per customer (rows, labelled ``name (id)``, most first, at most ``top``) and month (columns)."""
+    month_range = bucket_range(period, MONTH)
+    if not len(rows):
+        return pd.DataFrame(columns=month_range)
+    table = pd.crosstab(rows["customer_id"].astype("str"), buckets(rows["sent_at"], MONTH))
+    table = table.reindex(columns=month_range, fill_value=0)
+    table = table.loc[table.sum(axis=1).sort_values(ascending=False, kind="stable").index[:top]]
+    return table.rename(index=customer_labels(customers)).rename_axis(index="customer", columns="month")
+
+
+def exception_rules() -> tuple[str, ...]:
+    """The rule ids of Microsoft's allowed cases: the policy's exceptions (CSP-COMM-3, CSP-COMM-4)."""
+    return tuple(dict.fromkeys(c.rule_id for c in CASES if c.verdict == "allowed" and c.name != "partner_of_record"))
+
+
+def exception_use(rows: pd.DataFrame) -> pd.Series:
+    """How many allowed Microsoft messages each exception covered (zero when unused)."""
+    allowed = rows[(rows["verdict"].astype("str") == "allowed") & (rows["sender_party"].astype("str") == "microsoft")]
+    return allowed["rule_id"].astype("str").value_counts().reindex(list(exception_rules()), fill_value=0).rename_axis("rule_id")
+
+
+FINDING_COLUMNS = (
+    "sent_at", "customer_id", "customer_name", "recipient_address", "sender_address",
+    "topic", "product", "severity", "rule_id", "clause", "reason", "evidence",
+)
+
+
+def findings(rows: pd.DataFrame, customers: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """Rows as a table for people: customer named, the clause quoted, the classifier's evidence."""
+    names = customers.set_index("customer_id")["customer_name"]
+    found = rows.reindex(columns=["topic_evidence", "product_evidence"]).astype("str").fillna("")
+    evidence = (found["topic_evidence"] + "; " + found["product_evidence"]).str.strip("; ")
+    table = rows.assign(
+        customer_name=rows["customer_id"].map(names),
+        clause=rows["rule_id"].map(dict(policy.clauses)),
+        evidence=evidence.where(evidence != ""),
+    )
+    return table.sort_values(["sent_at", "customer_id"], kind="stable")[list(FINDING_COLUMNS)].reset_index(drop=True)
+
+
+# ----------------------------------------------------------------------------- all partners
+
+def partner_table(verdicts: pd.DataFrame, registry: Registry, period: Period) -> pd.DataFrame:
+    """Every registry partner with its headline for ``period``, ranked by violations then rate."""
+    assigned = assign_partners(verdicts[period.mask(verdicts["sent_at"])], registry)
+    partners = registry.partners.set_index("partner_id")[["partner_name", "partner_type"]]
+    table = _whole_counts(partners.join(headlines(assigned)))
+    table = table.sort_values(["violations", "compliance_rate"], ascending=[False, True], kind="stable")
+    return table.assign(rank=range(1, len(table) + 1)).rename_axis("partner_id").reset_index()
+
+
+def partner_breakdown(verdicts: pd.DataFrame, registry: Registry, period: Period, by: str) -> pd.DataFrame:
+    """Violations per partner (rows) and ``by`` (columns): ``month``, ``rule_id`` or ``cloud``."""
+    rows = violations(verdicts[period.mask(verdicts["sent_at"])])
+    assigned = assign_partners(rows, registry)
+    if by == "month":
+        key = buckets(assigned["sent_at"], MONTH)
+        columns = bucket_range(period, MONTH)
+    elif by == "cloud":
+        key = assigned["customer_id"].map(registry.customers.set_index("customer_id")["cloud"])
+        columns = list(registry.customers["cloud"].drop_duplicates().sort_values())
+    else:
+        key = assigned[by].astype("str")
+        columns = sorted(key.unique())
+    table = pd.crosstab(assigned["partner_id"], key) if len(assigned) else pd.DataFrame()
+    return table.reindex(index=registry.partners["partner_id"], columns=columns, fill_value=0).rename_axis(index="partner_id", columns=by)

@@ -1,0 +1,248 @@
+"""`auditlib report` end to end: papermill runs the notebooks on data/sample (and on a hostile
+registry), and the figures in every output are checked against counts made here from the
+verdicts file with the csv module."""
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import nbformat
+import pytest
+from bs4 import BeautifulSoup
+
+from auditlib import load_policy
+from auditlib.report import safe_name
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+
+pytestmark = pytest.mark.skipif(not (SAMPLE / "registry").is_dir(), reason="data/sample not generated")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "auditlib", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+
+
+def read_csv(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def answers_for(registry: Path) -> dict[str, set[str]]:
+    """Partner id -> the partners of record whose customers its report covers (itself, its resellers)."""
+    partners = read_csv(registry / "partners.csv")
+    return {p["partner_id"]: {p["partner_id"]} | {r["partner_id"] for r in partners if r["parent_partner_id"] == p["partner_id"]}
+            for p in partners}
+
+
+def rows_of(verdicts: list[dict], covered: set[str]) -> list[dict]:
+    return [v for v in verdicts if set(v["partner_ids"].split(";")) & covered]
+
+
+def table_rows(page: Path, table_id: str) -> int:
+    table = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find("table", id=table_id)
+    return 0 if table is None else len(table.tbody.find_all("tr"))
+
+
+def span(page: Path, span_id: str) -> str:
+    return BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser").find(id=span_id).get_text(strip=True)
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory) -> Path:
+    """The README's main command, on data/sample, with two jobs."""
+    out = tmp_path_factory.mktemp("sample")
+    audited = cli("audit", SAMPLE / "messages.csv", "--registry", SAMPLE / "registry", "--output", out / "verdicts.csv", "--evidence")
+    assert audited.returncode == 0, audited.stderr
+    ran = cli("report", "--verdicts", out / "verdicts.csv", "--registry", SAMPLE / "registry", "--output", out, "--jobs", "2")
+    assert ran.returncode == 0, ran.stderr
+    return out
+
+
+def test_one_report_per_sample_partner_and_an_index(sample):
+    partners = [p["partner_id"] for p in read_csv(SAMPLE / "registry" / "partners.csv")]
+    manifest = json.loads((sample / "manifest.json").read_text())
+    assert sorted(manifest["partners"]) == sorted(partners)
+    for partner in partners:
+        for suffix in (".html", ".ipynb", ".violations.csv"):
+            assert (sample / "partners" / f"{safe_name(partner)}{suffix}").is_file()
+        assert manifest["partners"][partner]["status"] == "ok"
+        assert manifest["partners"][partner]["seconds"] > 0
+    assert manifest["overview"]["status"] == "ok"
+    index = BeautifulSoup((sample / "index.html").read_text(), "html.parser")
+    links = {a["href"] for a in index.find_all("a")}
+    assert {f"partners/{safe_name(p)}.html" for p in partners} | {"overview.html"} <= links
+    for href in links:
+        assert (sample / href).is_file()
+
+
+def test_manifest_cites_the_inputs_by_sha256_and_the_policy_version(sample):
+    manifest = json.loads((sample / "manifest.json").read_text())
+    files = [sample / "verdicts.csv"] + [SAMPLE / "registry" / f for f in ("partners.csv", "customers.csv", "agreements.csv")]
+    assert manifest["inputs"] == {str(f.resolve()): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    assert manifest["policy_version"] == load_policy().version
+    footer = (sample / "partners" / "P1001.html").read_text()
+    assert all(digest in footer for digest in manifest["inputs"].values())
+    assert load_policy().version in footer
+
+
+def test_every_figure_matches_counts_made_from_the_verdicts(sample):
+    verdicts = read_csv(sample / "verdicts.csv")
+    manifest = json.loads((sample / "manifest.json").read_text())
+    totals = Counter()
+    for partner, covered in answers_for(SAMPLE / "registry").items():
+        mine = rows_of(verdicts, covered)
+        violations = [v for v in mine if v["verdict"] == "violation"]
+        page = sample / "partners" / f"{partner}.html"
+        assert table_rows(page, "violations") == len(violations)
+        assert table_rows(page, "review") == sum(v["verdict"] == "needs_review" for v in mine)
+        assert span(page, "h-violations") == f"{len(violations):,}"
+        assert span(page, "h-messages") == f"{len(mine):,}"
+        assert span(page, "h-affected") == f"{len({v['customer_id'] for v in violations})} of {len({v['customer_id'] for v in mine})}"
+        assert len(read_csv(sample / "partners" / f"{partner}.violations.csv")) == len(violations)
+        assert manifest["partners"][partner]["headline"]["violations"] == len(violations)
+        totals[partner] = len(violations)
+    assert sum(totals.values()) > 0, "the sample should hold violations"
+    overview = sample / "overview.html"
+    assert table_rows(overview, "ranking") == len(totals)
+
+
+def test_reports_are_offline_and_keep_every_chart(sample):
+    pages = [sample / "overview.html", *sorted((sample / "partners").glob("*.html"))]
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", text)
+        assert sources == [("" if page.parent == sample else "../") + "plotly.min.js"], page
+        assert "cdn.plot.ly" not in text and "cdnjs" not in text
+        notebook = nbformat.read(page.with_suffix(".ipynb"), as_version=4)
+        figures = sum("application/vnd.plotly.v1+json" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+        assert text.count("Plotly.newPlot(") == figures, page
+        assert "def " not in text and "import " not in text  # no code cells in the page
+    assert (sample / "plotly.min.js").stat().st_size > 1_000_000
+    assert any(text.count("Plotly.newPlot(") >= 5 for text in (p.read_text() for p in pages))
+
+
+def test_a_partners_files_hold_nothing_about_other_customers(sample):
+    verdicts = read_csv(sample / "verdicts.csv")
+    customers = {c["customer_id"]: c["customer_name"] for c in read_csv(SAMPLE / "registry" / "customers.csv")}
+    for partner, covered in answers_for(SAMPLE / "registry").items():
+        mine = rows_of(verdicts, covered)
+        own = {v["customer_id"] for v in mine}
+        own_text = {customers[c] for c in own} | {v["recipient_address"] for v in mine} | own
+        foreign = {v["customer_id"] for v in verdicts if v["customer_id"] and v["customer_id"] not in own}
+        secrets = ({customers[c] for c in foreign if c in customers} | foreign
+                   | {v["recipient_address"] for v in verdicts if v["customer_id"] in foreign}) - own_text
+        assert secrets, partner
+        for path in (sample / "partners").glob(f"{safe_name(partner)}.*"):
+            text = path.read_text(encoding="utf-8")
+            leaked = sorted(s for s in secrets if s in text)
+            assert not leaked, f"{path.name} mentions {leaked[:3]}"
+
+
+def test_rerun_skips_unchanged_partners_unless_forced(sample):
+    page = sample / "partners" / "P1001.html"
+    before = page.stat().st_mtime_ns
+    again = cli("report", "--verdicts", sample / "verdicts.csv", "--registry", SAMPLE / "registry", "--output", sample)
+    assert again.returncode == 0, again.stderr
+    manifest = json.loads((sample / "manifest.json").read_text())
+    assert {p["status"] for p in manifest["partners"].values()} == {"skipped"}
+    assert manifest["overview"]["status"] == "skipped"
+    assert page.stat().st_mtime_ns == before
+    forced = cli("report", "--verdicts", sample / "verdicts.csv", "--registry", SAMPLE / "registry", "--output", sample,
+                 "--partner", "P1001", "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((sample / "manifest.json").read_text())["partners"]["P1001"]["status"] == "ok"
+    assert page.stat().st_mtime_ns > before
+
+
+# ----------------------------------------------------------------------------- hostile input, a failing report
+
+HOSTILE_PARTNERS = [
+    ("../evil", "Evil <script>alert('p')</script>", "direct_bill", "", "evil.example"),
+    ("a/b", "=HYPERLINK(\"http://x\")", "direct_bill", "", "ab.example"),
+    ("P-FAIL", "Fails on purpose", "direct_bill", "", "fail.example"),
+]
+HOSTILE_CUSTOMERS = [
+    ("C-EVIL", "<img src=x onerror=alert(1)>", "commercial", "cevil.example"),
+    ("C-AB", "@SUM(1+1)", "usgov", "cab.example"),
+    ("C-FAIL", "Failing Customer", "commercial", "cfail.example"),
+]
+
+
+def write_rows(path: Path, header: str, rows) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header.split(","))
+        writer.writerows(rows)
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """Partner ids that are paths, names that are markup or formulas, and a notebook that fails for P-FAIL;
+    audited from MESSAGES in the same command."""
+    base = tmp_path_factory.mktemp("hostile")
+    registry = base / "registry"
+    registry.mkdir()
+    write_rows(registry / "partners.csv", "partner_id,partner_name,partner_type,parent_partner_id,sender_domains", HOSTILE_PARTNERS)
+    write_rows(registry / "customers.csv", "customer_id,customer_name,cloud,domains", HOSTILE_CUSTOMERS)
+    write_rows(registry / "agreements.csv", "customer_id,channel,partner_id,products,start_date,end_date",
+               [(c, "csp", p, "*", "2025-01-01", "") for (p, *_), (c, *_) in zip(HOSTILE_PARTNERS, HOSTILE_CUSTOMERS)])
+    messages = [(f"m{i}-{c}", f"2025-0{1 + i % 3}-1{i % 9}T10:00:00Z", sender, f"admin@{domain}", subject, "")
+                for i, ((c, _, _, domain), sender, subject) in enumerate(
+                    (cust, sender, subject) for cust in HOSTILE_CUSTOMERS
+                    for sender in ("=cmd@microsoft.com", "billing@microsoft.com")
+                    for subject in ("Your invoice is ready", "-Register for Microsoft Ignite", "Service incident: outage"))]
+    write_rows(base / "messages.csv", "message_id,sent_at,sender_address,recipient_address,subject,body", messages)
+    notebooks = base / "notebooks"
+    shutil.copytree(ROOT / "notebooks", notebooks)
+    book = nbformat.read(notebooks / "partner_report.ipynb", as_version=4)
+    book.cells.insert(1, nbformat.v4.new_code_cell('assert partner_id != "P-FAIL", "deliberate failure"'))
+    nbformat.write(book, notebooks / "partner_report.ipynb")
+    out = base / "out"
+    ran = cli("report", base / "messages.csv", "--registry", registry, "--output", out, "--notebooks", notebooks, "--jobs", "2")
+    return out, ran
+
+
+def test_one_failing_report_does_not_stop_the_others(hostile):
+    out, ran = hostile
+    assert ran.returncode == 1
+    assert "P-FAIL" in ran.stderr and "deliberate failure" in ran.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert {p: m["status"] for p, m in manifest["partners"].items()} == {"../evil": "ok", "a/b": "ok", "P-FAIL": "failed"}
+    assert "deliberate failure" in (out / "partners" / "P-FAIL.ipynb").read_text()
+    row = BeautifulSoup((out / "index.html").read_text(), "html.parser").find("tr", attrs={"data-partner-id": "P-FAIL"})
+    assert row["data-status"] == "failed" and "deliberate failure" in row.get_text()
+
+
+def test_partner_ids_become_safe_file_names(hostile):
+    out, _ = hostile
+    names = sorted(p.name for p in (out / "partners").iterdir())
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+\.(html|ipynb|violations\.csv)", n) for n in names), names
+    assert {n.split(".")[0] for n in names} == {safe_name(p) for p, *_ in HOSTILE_PARTNERS}
+    assert safe_name("../evil") != safe_name("_evil") and safe_name("a/b") != safe_name("a_b")
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["index.html", "manifest.json", "overview.html", "overview.ipynb", "partners", "plotly.min.js", "verdicts.parquet"])
+
+
+def test_untrusted_text_is_escaped_and_csv_formulas_neutralised(hostile):
+    out, _ = hostile
+    for page in [out / "index.html", out / "overview.html", *(out / "partners").glob("*.html")]:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        assert not soup.find("img"), page
+        assert not [s for s in soup.find_all("script") if "alert(" in s.get_text() and "Plotly" not in s.get_text()], page
+    evil = (out / "partners" / f"{safe_name('../evil')}.html").read_text()
+    assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in evil  # a table cell
+    assert '"y":["&lt;img src=x onerror=alert(1)&gt; (C-EVIL)"]' in evil  # the heatmap's label, for plotly's HTML subset
+    for path in (out / "partners").glob("*.violations.csv"):
+        for row in read_csv(path):
+            assert not [v for v in row.values() if v[:1] in ("=", "+", "-", "@")], (path, row)
+    ab = read_csv(out / "partners" / f"{safe_name('a/b')}.violations.csv")
+    assert ab and {r["customer_name"] for r in ab} == {"'@SUM(1+1)"}
+    assert {r["sender_address"] for r in ab} >= {"'=cmd@microsoft.com"}
