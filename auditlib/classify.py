@@ -23,7 +23,7 @@ import pandas as pd
 
 from .frames import distinct_rows, expand
 from .policy import Policy
-from .prefilter import may_match
+from .prefilter import scanner
 
 _TAG = re.compile(r"<[^>]+>")
 _ENTITY = re.compile(r"&(nbsp|amp|lt|gt|quot|#39|#160);")
@@ -66,53 +66,55 @@ def headline(subject: pd.Series, separator: str) -> pd.Series:
     return parts.map(lambda p: p[0] if len(p) > 1 else "").astype("str")
 
 
-def _matches(text: pd.Series, patterns: tuple[str, ...]) -> pd.Series:
-    """Distinct lower-cased terms of ``patterns`` found in each text.
+Found = list[dict[str, frozenset[str]]]  # per text: pattern -> the distinct terms it matched
 
-    RE2 (see :mod:`auditlib.prefilter`) first picks the texts the tier's patterns may match,
-    then, among those, each pattern's candidates; Python's ``re`` searches only those.
+
+def find_terms(texts: pd.Series, patterns: tuple[str, ...]) -> Found:
+    """Per text, the lower-cased terms of each pattern that matches it.
+
+    The prefilter's scanner names the patterns that may match each text in one pass;
+    Python's ``re`` (which has look-around) searches the text only with those.
     """
-    found = pd.Series([frozenset()] * len(text), index=text.index, dtype=object)
-    if not patterns:
-        return found
-    text = text.fillna("").astype("str")
-    candidates = text[may_match(text, "|".join(f"(?:{p})" for p in patterns))]
-    for pattern in patterns:
-        hits = candidates[may_match(candidates, pattern)] if len(candidates) else candidates
-        if len(hits):
-            terms = hits.str.findall(_compiled(pattern)).map(lambda ts: frozenset(t.lower().strip() for t in ts))
-            found[terms.index] = [a | b for a, b in zip(found[terms.index], terms)]
+    values = texts.fillna("").astype("str").tolist()
+    found: Found = []
+    for text, candidates in zip(values, scanner(patterns).candidates(values)):
+        terms = {patterns[i]: frozenset(t.lower().strip() for t in _compiled(patterns[i]).findall(text)) for i in candidates}
+        found.append({pattern: words for pattern, words in terms.items() if words})
     return found
-
-
-def _weigh(fields: list[Field], patterns: tuple[str, ...], weight: float) -> pd.Series:
-    """Each row's {term: (value, field name)}: a term counts once, in the field where it weighs most."""
-    found = [(_matches(f.text, patterns), f) for f in fields]
-    rows = []
-    for per_field in zip(*(m for m, _ in found)):
-        terms: dict[str, tuple[float, str]] = {}
-        for match, (_, field) in zip(per_field, found):
-            for term in match:
-                if term not in terms or terms[term][0] < weight * field.weight:
-                    terms[term] = (weight * field.weight, field.name)
-        rows.append(terms)
-    return pd.Series(rows, index=fields[0].text.index, dtype=object)
 
 
 def score(fields: list[Field], groups: dict[str, list[tuple[tuple[str, ...], float]]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Score each label of ``groups`` (label -> [(patterns, weight)]) on each message.
 
-    Returns ``(scores, strongest, terms)``: the summed value of the label's terms, the
-    weight of its heaviest matching tier (0 when none matched), and the terms themselves.
+    Within a tier a term counts once, in the field where it weighs most; a label's score
+    sums its tiers. Returns ``(scores, strongest, terms)``: the score, the weight of the
+    heaviest tier that matched (0 when none) and the terms with their value and field.
+    Each text's matches are walked once, through a map from pattern to (label, tier).
     """
-    scores, strongest, terms = {}, {}, {}
+    owners: dict[str, list[tuple[str, int, float]]] = {}
     for label, tiers in groups.items():
-        found = [(_weigh(fields, patterns, weight), weight) for patterns, weight in tiers]
-        scores[label] = sum(f.map(lambda t: sum(v for v, _ in t.values())) for f, _ in found)
-        strongest[label] = pd.concat([f.map(bool) * weight for f, weight in found], axis=1).max(axis=1)
-        terms[label] = pd.Series([{k: v for f in row for k, v in f.items()} for row in zip(*(f for f, _ in found))],
-                                 index=fields[0].text.index, dtype=object)
-    return pd.DataFrame(scores), pd.DataFrame(strongest), pd.DataFrame(terms)
+        for index, (tier, weight) in enumerate(tiers):
+            for pattern in tier:
+                owners.setdefault(pattern, []).append((label, index, weight))
+    searched = [(field, find_terms(field.text, tuple(owners))) for field in fields]
+    scores, strongest, terms = [], [], []
+    for per_field in zip(*(found for _, found in searched)):
+        buckets: dict[tuple[str, int], dict[str, tuple[float, str]]] = {}
+        for found, (field, _) in zip(per_field, searched):
+            for pattern, words in found.items():
+                for label, index, weight in owners[pattern]:
+                    bucket, value = buckets.setdefault((label, index), {}), weight * field.weight
+                    for term in words:
+                        if term not in bucket or bucket[term][0] < value:
+                            bucket[term] = (value, field.name)
+        matched = {label: [(i, buckets[(l, i)]) for (l, i) in sorted(buckets) if l == label] for label in groups}
+        scores.append({label: sum(v for _, b in tiers for v, _ in b.values()) for label, tiers in matched.items()})
+        strongest.append({label: max((groups[label][i][1] for i, _ in tiers), default=0) for label, tiers in matched.items()})
+        terms.append({label: {k: v for _, b in tiers for k, v in b.items()} for label, tiers in matched.items()})
+    index = fields[0].text.index
+    return (pd.DataFrame(scores, index=index, columns=list(groups)).fillna(0.0),
+            pd.DataFrame(strongest, index=index, columns=list(groups)).fillna(0),
+            pd.DataFrame(terms, index=index, columns=list(groups)))
 
 
 def _quote(terms: dict[str, tuple[float, str]]) -> str:
@@ -135,16 +137,19 @@ def pick(scores: pd.DataFrame, strongest: pd.DataFrame, terms: pd.DataFrame, min
     strong_enough = strongest.to_numpy()[np.arange(len(values)), order[:, 0]] >= min_strength
     clear = (top - second >= min_margin * top) & (top > second)
     decided = (top > 0) & clear & strong_enough
+    table = terms.to_numpy()
+    column = {label: i for i, label in enumerate(terms.columns)}
     evidence = []
     for row, (w, r, ok, is_clear) in enumerate(zip(winner, runner_up, decided, clear)):
+        found = table[row]
         if ok:
-            evidence.append(_quote(terms.iloc[row][w]))
+            evidence.append(_quote(found[column[w]]))
         elif top[row] == 0:
             evidence.append("")
         elif not is_clear:
-            evidence.append(f"too close: {w} {_quote(terms.iloc[row][w])} vs {r} {_quote(terms.iloc[row][r])}")
+            evidence.append(f"too close: {w} {_quote(found[column[w]])} vs {r} {_quote(found[column[r]])}")
         else:
-            evidence.append(f"only weak terms: {w} {_quote(terms.iloc[row][w])}")
+            evidence.append(f"only weak terms: {w} {_quote(found[column[w]])}")
     total = values.sum(axis=1)
     return pd.DataFrame(
         {

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .frames import distinct_rows
+from .frames import distinct_rows, per_distinct
 from .policy import Policy
 from .resolve import product_bits
 
@@ -130,9 +130,11 @@ def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Policy) -> pd.Series:
     """Each row's reason sentence (a categorical): its case's template over its facts, quoting its clause."""
-    facts = frame.assign(day=frame["sent_at"].dt.floor("D"), since=frame["csp_since"], rule_id=rule)
+    day = lambda times: times.dt.strftime("%Y-%m-%d")
+    facts = frame.assign(day=per_distinct(frame["sent_at"].dt.floor("D"), day),
+                         since=per_distinct(frame["csp_since"], day), rule_id=rule)
     facts = facts[sorted({f for c in CASES for f in c.facts})]
-    facts = facts.astype({c: "category" for c in facts.columns if pd.api.types.is_string_dtype(facts[c].dtype)})
+    facts = facts.astype({c: "category" for c in facts.columns if not isinstance(facts[c].dtype, pd.CategoricalDtype)})
     texts: list[str] = []
     codes = np.full(len(frame), -1, dtype="int64")
     for number, c in enumerate(CASES):
@@ -140,22 +142,18 @@ def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Pol
         if len(rows):
             group, distinct = distinct_rows(facts.iloc[rows], c.facts)
             codes[rows] = group + len(texts)
-            texts += [c.reason.format(**_phrases(record, policy)) for record in distinct.to_dict("records")]
+            records = distinct.astype(object).fillna("").to_dict("records")
+            texts += [c.reason.format(**record, **_phrases(record, policy)) for record in records]
     text_codes, categories = pd.factorize(pd.Index(texts, dtype="str"))
     return pd.Series(pd.Categorical.from_codes(text_codes[codes], categories=categories), index=frame.index)
 
 
 def _phrases(record: dict, policy: Policy) -> dict:
-    """Facts as the reader sees them: dates as YYYY-MM-DD, phrases built from topic, product and evidence."""
-    record = {k: v.strftime("%Y-%m-%d") if isinstance(v, pd.Timestamp) else "" if pd.isna(v) else str(v)
-              for k, v in record.items()}
-    topic, product = record.get("topic", ""), record.get("product", "")
-    article = "an" if topic[:1] in "aeiou" and topic else "a"
-    rule = record.get("rule_id") or ""
+    """The phrases a template may use, built from a record's topic, product, evidence and rule."""
+    topic, rule = record.get("topic", ""), record.get("rule_id", "")
     return {
-        **record,
-        "topic_phrase": f"{article} {topic} message" + _quoted(record.get("topic_evidence", "")),
-        "product_phrase": product + _quoted(record.get("product_evidence", "")),
+        "topic_phrase": f"{'an' if topic[:1] in 'aeiou' and topic else 'a'} {topic} message" + _quoted(record.get("topic_evidence", "")),
+        "product_phrase": record.get("product", "") + _quoted(record.get("product_evidence", "")),
         "citation": f'{rule} "{policy.clauses[rule]}"' if rule in policy.clauses else "",
         "topic_doubt": _quoted(record.get("topic_evidence", "")),
     }
