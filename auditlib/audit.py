@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -12,8 +12,10 @@ from tqdm.auto import tqdm
 
 from .classify import classify
 from .decide import decide
+from .errors import collect_input_warnings
 from .policy import Policy, load_policy
-from .readers import canonical_messages, read_log
+from .privacy import mask_recipients
+from .readers import MessageLog, canonical_messages, raise_first_rejection, read_log
 from .registry import Registry, read_registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
@@ -55,11 +57,14 @@ def audit(
 
 @dataclass(frozen=True)
 class AuditRun:
-    """An audit of files: the verdicts, the rows the readers rejected, and how many rows were read."""
+    """An audit of files: the verdicts, the rows the readers rejected, and how many rows were read
+    (= verdicts + rejected + identical copies removed), with the warnings raised on the way."""
 
     verdicts: pd.DataFrame
     rejected: pd.DataFrame
     rows_read: int
+    duplicates: int = 0
+    warnings: tuple[str, ...] = ()
 
 
 def run_audit(
@@ -69,17 +74,40 @@ def run_audit(
     evidence: bool = False,
     progress: bool = False,
     reader_options: Mapping[str, object] | None = None,
+    strict: bool = False,
+    mask_key: bytes | None = None,
 ) -> AuditRun:
-    """Read message logs and a registry folder and audit them; rows read = verdicts + rejected.
+    """Read message logs and a registry folder and audit them; rows read = verdicts + rejected
+    + identical copies removed.
 
     ``reader_options`` go to the readers that take them (``customer_ids`` for Graph service
-    communications, which address a tenant, not a mailbox).
+    communications, which address a tenant, not a mailbox). ``strict``: the first rejected row
+    is an InputError. ``mask_key``: recipients masked in verdicts and rejected rows (:mod:`privacy`).
     """
     policy = policy or load_policy()
-    registry = read_registry(registry_dir, policy)
+    with collect_input_warnings() as found:
+        registry = read_registry(registry_dir, policy)
     log = read_log(message_paths, policy, reader_options)
-    verdicts = audit(log.messages, registry, policy, evidence=evidence, progress=progress)
-    return AuditRun(verdicts, log.rejected, log.rows_read)
+    run = audit_log(log, registry, policy, evidence=evidence, progress=progress, strict=strict, mask_key=mask_key)
+    return replace(run, warnings=tuple(found) + run.warnings)
+
+
+def audit_log(
+    log: MessageLog,
+    registry: Registry,
+    policy: Policy,
+    evidence: bool = False,
+    progress: bool = False,
+    strict: bool = False,
+    mask_key: bytes | None = None,
+) -> AuditRun:
+    """Audit what the readers made of an input (all of it, or one batch of it: engines call this per batch)."""
+    if strict:
+        raise_first_rejection(log.rejected)
+    verdicts, rejected = audit(log.messages, registry, policy, evidence=evidence, progress=progress), log.rejected
+    if mask_key is not None:
+        verdicts, rejected = mask_recipients(verdicts, mask_key), mask_recipients(rejected, mask_key)
+    return AuditRun(verdicts, rejected, log.rows_read, log.duplicates, log.warnings)
 
 
 def audit_files(

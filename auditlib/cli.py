@@ -30,8 +30,9 @@ def main() -> None:
 @click.argument("messages", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--registry", "registry_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder holding partners.csv, customers.csv and agreements.csv.")
-@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Verdicts file: .csv writes CSV, .parquet writes Parquet.")
+@click.option("--output", required=True, type=click.Path(path_type=Path),
+              help="Verdicts file: .csv writes CSV, .parquet writes Parquet; with --engine dask, a folder "
+                   "(a name without a suffix, e.g. verdicts/) gets partitioned Parquet.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A policy data file instead of the packaged one.")
 @click.option("--microsoft-domains", metavar="D1;D2",
@@ -40,35 +41,70 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
 @click.option("--customer-id", "customer_ids", multiple=True, metavar="ID",
               help="Customer a tenant-addressed feed (Message center, service health) belongs to; repeatable.")
-def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids) -> None:
+@click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
+              help="pandas: this process, in memory or in batches; dask: partitions on a Dask cluster.")
+@click.option("--batch-rows", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Audit N rows at a time, writing the output as it goes: peak memory then follows N, not the "
+                   "input (Parquet is streamed; other formats are held one file at a time). A folder of Parquet "
+                   "files is always batched (500,000 rows). With --engine dask: rows per partition of non-Parquet input.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --engine dask: an existing cluster's scheduler (tcp://host:8786); default a local cluster.")
+@click.option("--strict", is_flag=True, help="A rejected input row is an error (exit 2) instead of a row of OUT.rejected.csv.")
+@click.option("--mask-recipients", is_flag=True,
+              help="Replace recipient addresses by a keyed hash (domain kept); the key is read from AUDITLIB_MASK_KEY.")
+def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids,
+          engine, batch_rows, scheduler, strict, mask_recipients) -> None:
     """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces; Graph
     Message center and service health JSON; .eml and mbox files; folders of any of them) and
     write one verdict per row.
 
+    Inputs larger than memory: give --batch-rows (or a folder of Parquet files); the verdicts
+    are the same as in one piece.
+
+    Every row read is accounted for: rows read = verdicts + rejected rows (OUT.rejected.csv)
+    + identical copies removed, printed and stored in OUT.manifest.json with the inputs' SHA-256.
+
     Exit status 0 when the audit ran, whatever it found; 2 with a one-line reason naming
     file, row and column when input is unusable.
     """
-    from .audit import run_audit
+    import pandas as pd
+
+    from .engines import AuditJob, batched, run_engine
+    from .manifest import accounting, audit_manifest, sidecar, write_manifest
     from .policy import load_policy
+    from .privacy import mask_key
+    from .readers import raise_first_rejection
     from .writers import write_table
 
+    started = pd.Timestamp.now(tz="UTC")
     policy = load_policy(policy_file)
     if microsoft_domains:
         policy = policy.with_microsoft_domains(microsoft_domains.split(";"))
     show = sys.stderr.isatty() if progress is None else progress
-    run = run_audit(messages, registry_dir, policy, evidence=evidence, progress=show,
-                    reader_options={"customer_ids": customer_ids})
-    write_table(run.verdicts, output)
+    job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
+                   reader_options={"customer_ids": customer_ids}, batch_rows=batch_rows, scheduler=scheduler,
+                   strict=strict, mask_key=mask_key() if mask_recipients else None)
+    if mask_recipients and (engine != "pandas" or batched(job)):
+        raise InputError("(command line)", "--mask-recipients works in memory only, not with --batch-rows or --engine dask")
+    run = run_engine(engine, job)
+    if strict:  # in memory, the audit stopped before writing; batches are checked once written
+        raise_first_rejection(run.rejected)
+    for warning in run.warnings:
+        click.echo(f"auditlib: warning: {warning}", err=True)
     rejected_note = ""
     if len(run.rejected):
-        rejected_path = output.with_name(output.stem + ".rejected.csv")
+        rejected_path = sidecar(output, "rejected.csv")
         write_table(run.rejected, rejected_path)
         rejected_note = f" (listed in {rejected_path})"
-    counts = run.verdicts["verdict"].value_counts()
-    summary = ", ".join(f"{name} {int(counts.get(name, 0))}" for name in run.verdicts["verdict"].cat.categories)
+    account = accounting(run.rows_read, run.counts.to_dict(), len(run.rejected), run.duplicates)
+    options = {"engine": engine, "evidence": evidence, "strict": strict, "mask_recipients": mask_recipients,
+               "customer_ids": list(customer_ids), "microsoft_domains": list(policy.microsoft_domains)}
+    write_manifest(audit_manifest(messages, registry_dir, policy, account, run.warnings, started, options),
+                   sidecar(output, "manifest.json"))
+    summary = ", ".join(f"{name} {count}" for name, count in run.counts.items())
     click.echo(
-        f"auditlib: {run.rows_read} rows read, {len(run.verdicts)} verdicts ({summary}), "
-        f"{len(run.rejected)} rejected{rejected_note} -> {output}",
+        f"auditlib: {run.rows_read} rows read, {run.verdicts} verdicts ({summary}), "
+        f"{len(run.rejected)} rejected{rejected_note}, {run.duplicates} duplicates removed -> {output}",
         err=True,
     )
 
@@ -145,20 +181,31 @@ def from_partner_center(out_dir, customer_files, subscription_files, partner_id,
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
 @click.option("--notebooks", "notebooks", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
               help="Folder with your own partner_report.ipynb and overview.ipynb (default: the project's notebooks/).")
-def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs, force, progress, notebooks) -> None:
+@click.option("--mask-recipients", is_flag=True,
+              help="Replace recipient addresses by a keyed hash (domain kept) in every file; key from AUDITLIB_MASK_KEY.")
+def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs, force, progress, notebooks,
+           mask_recipients) -> None:
     """Per-partner violation reports (HTML, notebook, CSV), an overview and an index.html.
 
     Reads a verdicts file (--verdicts) or audits MESSAGES first. Exit status 0 when every
     report was written, 1 when some failed (the others are still written), 2 on unusable input.
     """
     from .errors import InputError
+    from .privacy import mask_key
     from .report import NOTEBOOKS, run_reports
 
     if bool(verdicts) == bool(messages):
         raise InputError("(command line)", "give MESSAGES or --verdicts FILE, not both or neither")
     show = sys.stderr.isatty() if progress is None else progress
     result = run_reports(out_dir, registry_dir, verdicts=verdicts, messages=messages, start=start, end=end,
-                         partners=partners, jobs=jobs, force=force, progress=show, notebooks=notebooks or NOTEBOOKS)
+                         partners=partners, jobs=jobs, force=force, progress=show, notebooks=notebooks or NOTEBOOKS,
+                         mask_key=mask_key() if mask_recipients else None)
+    for warning in result.account.get("warnings", []):
+        click.echo(f"auditlib: warning: {warning}", err=True)
+    account = result.account["accounting"]
+    if "rows_read" in account:
+        click.echo(f"auditlib: {account['rows_read']} rows read, {account['verdicts']} verdicts, {account['rejected']} rejected, "
+                   f"{account['duplicates_removed']} duplicates removed", err=True)
     counts = {s: sum(p.status == s for p in result.partners) for s in ("ok", "skipped", "failed")}
     click.echo(f"auditlib: {len(result.partners)} partner reports ({counts['ok']} written, {counts['skipped']} unchanged, "
                f"{counts['failed']} failed), overview {result.overview.status} -> {result.out_dir / 'index.html'}", err=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .frames import per_distinct
+from .frames import per_distinct, split_list
 
 
 def domain_of(addresses: pd.Series) -> pd.Series:
@@ -37,7 +37,5 @@ def _owners(distinct: pd.Series, owners: pd.Series) -> pd.Series:
 
 def domain_table(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
     """``;``-separated domain lists of ``frame[column]`` as a Series domain -> ``frame[key]``."""
-    from .registry import split_list
-
     pairs = frame.assign(domain=split_list(frame[column]))[[key, "domain"]].explode("domain").dropna()
     return pd.Series(pairs[key].to_numpy(), index=pairs["domain"].to_numpy())

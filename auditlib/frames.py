@@ -1,8 +1,9 @@
-"""Work per distinct value: message logs repeat senders, domains and templated texts.
+"""Helpers the stages share: work per distinct value, and ``;``-separated lists.
 
-A stage computes on the distinct rows of the columns it needs and expands the result
-back to every row as a categorical, so its cost follows the variety of the log, not
-its length, and each row costs a small integer.
+Message logs repeat senders, domains and templated texts. A stage computes on the
+distinct rows of the columns it needs and expands the result back to every row as a
+categorical, so its cost follows the variety of the log, not its length, and each row
+costs a small integer.
 """
 from __future__ import annotations
 
@@ -46,3 +47,8 @@ def per_distinct(values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -
     codes, uniques = pd.factorize(values)
     uniques = pd.Series(uniques, dtype=object if isinstance(values.dtype, pd.CategoricalDtype) else values.dtype)
     return pd.Series(expand(compute(uniques).reset_index(drop=True), codes), index=values.index)
+
+
+def split_list(values: pd.Series) -> pd.Series:
+    """``a; b;`` lists as Python lists of stripped, lower-cased, non-empty items."""
+    return values.fillna("").str.lower().str.split(";").map(lambda items: [i.strip() for i in items if i.strip()])

@@ -1,14 +1,16 @@
 """The registry (SPEC §2.2): partners, customers and their agreements over time."""
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from .errors import InputError
+from .errors import InputError, InputWarning
+from .frames import split_list
 from .policy import Policy, load_policy
-from .readers import read_csv
+from .readers import REJECT_REASON, read_csv
 from .schema import (
     AGREEMENT_COLUMNS, CUSTOMER_COLUMNS, PARTNER_COLUMNS,
     agreement_schema, customer_schema, partner_schema, validate,
@@ -49,7 +51,10 @@ class Registry:
         _fail_at(late, afile, "end_date", lambda r: f"end_date {agreements['end_date'].iloc[r]} is not after start_date {agreements['start_date'].iloc[r]}")
         for frame, column, file in ((customers, "domains", cfile), (partners, "sender_domains", pfile)):
             _check_domains_unique(frame, column, file)
-        return cls(partners, customers, agreements)
+        registry = cls(partners, customers, agreements)
+        for warning in overlap_warnings(overlapping_csp(registry), afile):
+            warnings.warn(InputWarning(warning), stacklevel=2)
+        return registry
 
 
 def read_registry(folder: str | Path, policy: Policy | None = None) -> Registry:
@@ -58,16 +63,65 @@ def read_registry(folder: str | Path, policy: Policy | None = None) -> Registry:
     if not folder.is_dir():
         raise InputError(str(folder), "registry folder not found")
     paths = [folder / name for name in REGISTRY_FILES]
+    others = sorted(p.name for p in folder.iterdir() if p.name not in REGISTRY_FILES and not p.name.startswith("."))
     for path in paths:
         if not path.is_file():
-            raise InputError(str(path), "registry file missing")
-    frames = [read_csv(path) for path in paths]
+            found = f" (the folder holds: {', '.join(others)})" if others else ""
+            raise InputError(str(path), f"registry file missing{found}")
+    for name in others:
+        warnings.warn(InputWarning(f"{folder / name}: not a registry file, not read (a registry is {', '.join(REGISTRY_FILES)})"),
+                      stacklevel=2)
+    frames = [_registry_table(path) for path in paths]
     return Registry.from_frames(*frames, policy=policy, names=tuple(str(p) for p in paths))
 
 
-def split_list(values: pd.Series) -> pd.Series:
-    """``a; b;`` lists as Python lists of stripped, lower-cased, non-empty items."""
-    return values.fillna("").str.lower().str.split(";").map(lambda items: [i.strip() for i in items if i.strip()])
+def _registry_table(path: Path) -> pd.DataFrame:
+    """A registry CSV; a row the reader would reject (a ragged row) is an error: the registry decides every verdict."""
+    frame = read_csv(path)
+    if REJECT_REASON in frame:
+        reason = frame.pop(REJECT_REASON)
+        _fail_at(reason.notna(), str(path), None, lambda r: reason.iloc[r])
+    return frame
+
+
+def overlapping_csp(registry: Registry) -> pd.DataFrame:
+    """Pairs of csp agreements of one customer, with different partners, for intersecting product
+    families and times: each message then is attributed to both partners (``partner_ids``).
+
+    Columns: ``customer_id, row, other_row`` (1-based rows of agreements.csv), ``partners``,
+    ``products`` (shared; ``*`` all), ``start``, ``end`` (when both are in force; NaT open).
+    """
+    csp = registry.agreements[registry.agreements["channel"] == "csp"]
+    csp = csp.assign(row=csp.index + 1, families=split_list(csp["products"]).map(frozenset))
+    pairs = csp.merge(csp, on="customer_id", suffixes=("", "_b"))
+    start = pairs[["start", "start_b"]].max(axis=1)
+    end = pairs[["end", "end_b"]].min(axis=1)  # NaT (open) only when both are open
+    pairs = pairs.assign(start=start, end=end)[
+        (pairs["row"] < pairs["row_b"]) & (pairs["partner_id"] != pairs["partner_id_b"]) & (end.isna() | (start < end))
+    ]
+    products = pd.Series([";".join(sorted(_shared(a, b))) for a, b in zip(pairs["families"], pairs["families_b"])],
+                         index=pairs.index, dtype="str")
+    pairs = pairs.assign(products=products)[products != ""]
+    return pd.DataFrame({
+        "customer_id": pairs["customer_id"], "row": pairs["row"], "other_row": pairs["row_b"],
+        "partners": pairs["partner_id"] + ";" + pairs["partner_id_b"], "products": pairs["products"],
+        "start": pairs["start"], "end": pairs["end"],
+    }).reset_index(drop=True)
+
+
+def _shared(a: frozenset, b: frozenset) -> frozenset:
+    """The families two agreements' product lists share (``*`` is all of them)."""
+    return b if "*" in a else a if "*" in b else a & b
+
+
+def overlap_warnings(overlaps: pd.DataFrame, file: str) -> list[str]:
+    """One line per overlap of :func:`overlapping_csp`."""
+    return [
+        f"{file}, rows {o.row} and {o.other_row}: customer {o.customer_id} has csp agreements with partners "
+        f"{o.partners.replace(';', ' and ')} for {o.products} from {o.start:%Y-%m-%d} to "
+        f"{'open' if pd.isna(o.end) else f'{o.end:%Y-%m-%d}'}; its messages then are attributed to both"
+        for o in overlaps.itertuples()
+    ]
 
 
 def _clean(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:

@@ -14,7 +14,7 @@ import json
 import re
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from importlib.metadata import version
 from multiprocessing import get_context
@@ -29,7 +29,9 @@ from traitlets import default
 
 from . import summarise
 from .charts import render
+from .manifest import accounting, read_accounting, sidecar
 from .policy import load_policy
+from .privacy import mask_recipients
 from .registry import REGISTRY_FILES
 from .writers import write_table
 
@@ -165,6 +167,7 @@ class RunResult:
     out_dir: Path
     partners: list[PartnerResult]
     overview: Outcome
+    account: dict = field(default_factory=dict)  # the manifest's "accounting" and "warnings"
 
     @property
     def failed(self) -> list[PartnerResult]:
@@ -183,11 +186,15 @@ def run_reports(
     force: bool = False,
     progress: bool = False,
     notebooks: str | Path = NOTEBOOKS,
+    mask_key: bytes | None = None,
 ) -> RunResult:
-    """Write every report under ``out_dir``; see the module docstring for what is skipped."""
+    """Write every report under ``out_dir``; see the module docstring for what is skipped.
+
+    With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written.
+    """
     out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()
     (out_dir / PARTNER_DIR).mkdir(parents=True, exist_ok=True)
-    inputs, verdicts_path = _inputs(out_dir, registry, verdicts, list(messages))
+    inputs, verdicts_path = _inputs(out_dir, registry, verdicts, list(messages), mask_key)
     period = summarise.Period.of(start, end, inputs.verdicts["sent_at"])
     chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
     for partner_id in chosen:
@@ -199,7 +206,7 @@ def run_reports(
     notebook_digests = summarise.input_digests(notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
     registry_digests = summarise.input_digests(Path(registry) / name for name in REGISTRY_FILES)
     common = {"inputs": inputs.digests, "period": period.label(), "auditlib": version("auditlib"),
-              "policy": load_policy().version}
+              "policy": load_policy().version, "masked": mask_key is not None}
 
     pending, results = {}, {}
     for partner_id in chosen:
@@ -242,20 +249,36 @@ def run_reports(
         if result.status == "skipped":
             old = previous["partners"][partner_id]
             result.seconds, result.error = old.get("seconds", 0.0), ""
-    result = RunResult(out_dir, [results[p] for p in chosen], overview)
-    _write_manifest(result, common, notebook_digests, overview_key, period)
+    result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts))
+    _write_manifest(result, common | result.account, notebook_digests, overview_key, period)
     _write_index(result, inputs.registry, period)
     return result
 
 
-def _inputs(out_dir: Path, registry, verdicts, messages) -> tuple[summarise.Inputs, Path]:
-    """Load the verdicts, or audit the messages once and keep the verdicts for the notebooks."""
+def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None) -> tuple[summarise.Inputs, Path]:
+    """Load the verdicts, or audit the messages once (rejected rows beside the verdicts) and keep
+    the verdicts for the notebooks. Masked verdicts are written to ``out_dir`` for the notebooks to read."""
     inputs = summarise.load_inputs(verdicts=verdicts or "", messages=messages, registry=registry)
-    if verdicts:
+    if mask_key is not None:
+        inputs = replace(inputs, verdicts=mask_recipients(inputs.verdicts, mask_key))
+    elif verdicts:
         return inputs, Path(verdicts).resolve()
-    path = out_dir / "verdicts.parquet"
+    path = out_dir / ("verdicts.masked.parquet" if verdicts else "verdicts.parquet")
     write_table(inputs.verdicts, path)
+    if inputs.run is not None and len(inputs.run.rejected):
+        rejected = inputs.run.rejected
+        write_table(rejected if mask_key is None else mask_recipients(rejected, mask_key), sidecar(path, "rejected.csv"))
     return inputs, path
+
+
+def _account(inputs: summarise.Inputs, verdicts) -> dict:
+    """The manifest's account of rows: the audit's when it ran here, else the one ``auditlib audit``
+    left beside the verdicts file (absent: only the verdicts are counted)."""
+    run = inputs.run
+    counts = inputs.verdicts["verdict"].astype("str").value_counts().reindex(summarise.VERDICTS, fill_value=0).to_dict()
+    if run is not None:
+        return {"accounting": accounting(run.rows_read, counts, len(run.rejected), run.duplicates), "warnings": list(run.warnings)}
+    return {"accounting": read_accounting(Path(verdicts)) or {"verdicts": len(inputs.verdicts), "by_verdict": counts}}
 
 
 def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:
@@ -292,6 +315,9 @@ def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_k
         "policy_version": common["policy"],
         "period": {"start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"},
         "inputs": common["inputs"],
+        "recipients_masked": common["masked"],
+        "accounting": common["accounting"],
+        "warnings": common.get("warnings", []),
         "notebooks": notebooks,
         "overview": asdict(result.overview) | {"key": overview_key},
         "partners": {p.partner_id: asdict(p) for p in result.partners},

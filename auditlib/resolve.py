@@ -12,7 +12,8 @@ import pandas as pd
 
 from .domains import domain_of, domain_table, owner_of_domain
 from .policy import Policy
-from .registry import Registry, split_list
+from .frames import split_list
+from .registry import Registry
 
 SENDER_PARTIES = ("microsoft", "partner_of_record", "other_partner", "unknown")
 
@@ -120,14 +121,18 @@ def sender_parties(frame: pd.DataFrame, registry: Registry, record: pd.DataFrame
     partner = owner_of_domain(domain, domain_table(registry.partners, "partner_id", "sender_domains"))
     microsoft = owner_of_domain(domain, pd.Series("microsoft", index=list(policy.microsoft_domains))).notna()
     partners = pd.Index(registry.partners["partner_id"])
-    pair = lambda period, partner_id: period.fillna(-1).astype("int64").to_numpy() * len(partners) + partners.get_indexer(partner_id)
-    of_record = np.isin(pair(frame["period_id"], partner), pair(record["period_id"], record["partner_id"]))
+    of_record = np.isin(_pair_keys(frame["period_id"], partner, partners), _pair_keys(record["period_id"], record["partner_id"], partners))
     party = np.select(
         [of_record & partner.notna().to_numpy(), partner.notna().to_numpy(), microsoft.to_numpy()],
         ["partner_of_record", "other_partner", "microsoft"],
         default="unknown",
     )
     return frame.assign(sender_partner=partner, sender_party=pd.Categorical(party, categories=SENDER_PARTIES))
+
+
+def _pair_keys(period: pd.Series, partner: pd.Series, partners: pd.Index) -> np.ndarray:
+    """(period, partner) as one integer, to test membership with one vectorised ``isin``."""
+    return period.fillna(-1).astype("int64").to_numpy() * len(partners) + partners.get_indexer(partner)
 
 
 def resolve(messages: pd.DataFrame, registry: Registry, policy: Policy) -> pd.DataFrame:

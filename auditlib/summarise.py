@@ -10,15 +10,19 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
 from .decide import CASES, VERDICTS
 from .errors import InputError
 from .policy import Policy
+from .readers import input_files
 from .registry import Registry
 from .schema import VERDICT_COLUMNS
+
+if TYPE_CHECKING:
+    from .audit import AuditRun
 
 MONTH = "M"
 WEEK = "W"
@@ -60,20 +64,22 @@ class Inputs:
     verdicts: pd.DataFrame
     registry: Registry
     digests: dict[str, str]
+    run: "AuditRun | None" = None  # the audit of the message logs, when they were given: rejected rows, the account
 
 
 def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), registry: str | Path = "") -> Inputs:
     """A verdicts file, or message logs audited here (with evidence), plus the registry folder."""
-    from .audit import audit_files
+    from .audit import run_audit
     from .registry import REGISTRY_FILES, read_registry
 
     messages = [messages] if isinstance(messages, (str, Path)) else list(messages)
     if bool(verdicts) == bool(messages):
         raise InputError("(inputs)", "give either a verdicts file or message logs, not both or neither")
     folder = Path(registry)
-    frame = load_verdicts(verdicts) if verdicts else audit_files(messages, folder, evidence=True)
-    files = ([verdicts] if verdicts else messages) + [folder / name for name in REGISTRY_FILES]
-    return Inputs(frame, read_registry(folder), input_digests(files))
+    run = None if verdicts else run_audit(messages, folder, evidence=True)
+    frame = load_verdicts(verdicts) if verdicts else run.verdicts
+    files = ([verdicts] if verdicts else input_files(messages)) + [folder / name for name in REGISTRY_FILES]
+    return Inputs(frame, read_registry(folder), input_digests(files), run)
 
 
 def sha256_file(path: str | Path) -> str:

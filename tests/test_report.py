@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -26,8 +28,9 @@ SAMPLE = ROOT / "data" / "sample"
 pytestmark = pytest.mark.skipif(not (SAMPLE / "registry").is_dir(), reason="data/sample not generated")
 
 
-def cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "auditlib", *map(str, args)], capture_output=True, text=True, cwd=ROOT)
+def cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "auditlib", *map(str, args)], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, **(env or {})})
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -167,13 +170,24 @@ def test_rerun_skips_unchanged_partners_unless_forced(sample):
 HOSTILE_PARTNERS = [
     ("../evil", "Evil <script>alert('p')</script>", "direct_bill", "", "evil.example"),
     ("a/b", "=HYPERLINK(\"http://x\")", "direct_bill", "", "ab.example"),
-    ("P-FAIL", "Fails on purpose", "direct_bill", "", "fail.example"),
+    ("P-FAIL", '<a href="javascript:alert(4)">Fails</a> on <b>purpose</b>', "direct_bill", "", "fail.example"),
 ]
 HOSTILE_CUSTOMERS = [
     ("C-EVIL", "<img src=x onerror=alert(1)>", "commercial", "cevil.example"),
     ("C-AB", "@SUM(1+1)", "usgov", "cab.example"),
     ("C-FAIL", "Failing Customer", "commercial", "cfail.example"),
 ]
+
+
+# markup in every text column of a message: the sender and recipient show in charts' labels and tables
+# (confirm(), not alert(): "alert" is an operational word to the classifier, and these must be violations)
+HOSTILE_MESSAGES = [
+    ("m-x1", "2025-02-03T10:00:00Z", "<script>confirm(5)</script>@microsoft.com", "<img/src=x/onerror=confirm(6)>@cevil.example",
+     'Your invoice <a href="javascript:confirm(7)">pay</a> <b>now</b>', "<img src=x onerror=confirm(8)> javascript:confirm(9)"),
+    ("m-x2", "2025-02-04T10:00:00Z", "<b>bold</b>@microsoft.com", "javascript:confirm(10)@cevil.example",
+     "<script>confirm(11)</script> Your invoice is ready", '<a href="javascript:confirm(12)">x</a>'),
+]
+MASK_ENV = {"AUDITLIB_MASK_KEY": "test-key"}
 
 
 def write_rows(path: Path, header: str, rows) -> None:
@@ -199,6 +213,7 @@ def hostile(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
                     (cust, sender, subject) for cust in HOSTILE_CUSTOMERS
                     for sender in ("=cmd@microsoft.com", "billing@microsoft.com")
                     for subject in ("Your invoice is ready", "-Register for Microsoft Ignite", "Service incident: outage"))]
+    messages += HOSTILE_MESSAGES
     write_rows(base / "messages.csv", "message_id,sent_at,sender_address,recipient_address,subject,body", messages)
     notebooks = base / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
@@ -208,6 +223,65 @@ def hostile(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     out = base / "out"
     ran = cli("report", base / "messages.csv", "--registry", registry, "--output", out, "--notebooks", notebooks, "--jobs", "2")
     return out, ran
+
+
+def figure_strings(value, key: str = "") -> list[tuple[str, str]]:
+    """Every (key, string) in a plotly figure's JSON."""
+    if isinstance(value, dict):
+        return [pair for k, v in value.items() for pair in figure_strings(v, k)]
+    if isinstance(value, list):
+        return [pair for v in value for pair in figure_strings(v, key)]
+    return [(key, value)] if isinstance(value, str) else []
+
+
+def test_markup_in_messages_and_names_is_text_in_pages_charts_and_notebooks(hostile):
+    out, _ = hostile
+    pages = [out / "index.html", out / "overview.html", *(out / "partners").glob("*.html")]
+    for page in pages:
+        soup = BeautifulSoup(page.read_text(encoding="utf-8"), "html.parser")
+        assert not soup.find("img") and not soup.find("b"), page
+        assert not [a for a in soup.find_all("a") if a.get("href", "").strip().lower().startswith("javascript:")], page
+        assert not [s for s in soup.find_all("script") if re.search(r"(alert|confirm)\(", s.get_text())
+                    and "Plotly" not in s.get_text()], page
+    evil = (out / "partners" / f"{safe_name('../evil')}.html").read_text()
+    assert "&lt;img/src=x/onerror=confirm(6)&gt;@cevil.example" in evil  # the recipient, in the violations table
+    notebooks = [out / "overview.ipynb", *(out / "partners").glob("*.ipynb")]
+    labels = [(key, text) for path in notebooks for cell in nbformat.read(path, as_version=4).cells
+              for output in cell.get("outputs", []) for key, text in figure_strings(output.get("data", {}).get(
+                  "application/vnd.plotly.v1+json", {}))]
+    assert any("&lt;script&gt;confirm(5)&lt;/script&gt;@microsoft.com" == text for _, text in labels)  # the sender chart
+    assert any("javascript:alert(4)" in text for _, text in labels)  # P-FAIL's name, in the overview's ranking
+    for key, text in labels:
+        markup = re.sub(r"<br>|<extra></extra>", "", text) if key == "hovertemplate" else text
+        assert "<" not in markup and ">" not in markup, (key, text)
+
+
+def test_masked_reports_name_no_mailbox(hostile, tmp_path):
+    base = hostile[0].parent
+    out = tmp_path / "masked"
+    refused = cli("report", base / "messages.csv", "--registry", base / "registry", "--output", out, "--mask-recipients",
+                  env={"AUDITLIB_MASK_KEY": ""})
+    assert refused.returncode == 2 and "AUDITLIB_MASK_KEY" in refused.stderr and "Traceback" not in refused.stderr
+    ran = cli("report", base / "messages.csv", "--registry", base / "registry", "--output", out, "--mask-recipients",
+              "--partner", "../evil", env=MASK_ENV)
+    assert ran.returncode == 0, ran.stderr
+    rows = read_csv_rows(base / "messages.csv")
+    secrets = {r[3] for r in rows} | {"onerror=confirm(6)", "confirm(10)"}  # every recipient; the hostile ones' mailbox names
+    for path in out.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".ipynb", ".csv", ".json", ".parquet"):
+            data = path.read_bytes()
+            leaked = [s for s in secrets if s.encode() in data or html.escape(s).encode() in data]
+            assert not leaked, (path.name, leaked)
+    found = read_csv(out / "partners" / f"{safe_name('../evil')}.violations.csv")
+    assert found and all(re.fullmatch(r"[0-9a-f]{12}@cevil\.example", r["recipient_address"]) for r in found)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["recipients_masked"] is True
+    assert manifest["accounting"]["rows_read"] == len(rows) == 20 and manifest["accounting"]["balanced"]
+
+
+def read_csv_rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as fh:
+        return list(csv.reader(fh))[1:]
 
 
 def test_one_failing_report_does_not_stop_the_others(hostile):

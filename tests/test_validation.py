@@ -33,10 +33,11 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
         (HEADER.strip() + ",source\n" + GOOD.strip() + ",fax\n", 1, "source", "fax"),
         (HEADER.strip() + ",category\n" + GOOD.strip() + ",gossip\n", 1, "category", "gossip"),
         (HEADER.strip() + ",product\n" + GOOD.strip() + ",xbox\n", 1, "product", "xbox"),
-        (HEADER + GOOD + GOOD, 2, "message_id", "more than once"),
+        (HEADER + GOOD + "m2,9999-12-31T00:00:00Z,billing@microsoft.com,a@csp.example,x\n", 2, "sent_at", "out of range"),
+        (HEADER + GOOD + "m2,1969-12-31T23:59:59Z,billing@microsoft.com,a@csp.example,x\n", 2, "sent_at", "out of range"),
     ],
     ids=["missing column", "bad time", "empty id", "bad sender", "empty recipient", "unknown source",
-         "unknown category", "unknown product", "duplicate key"],
+         "unknown category", "unknown product", "year 9999", "before 1970"],
 )
 def test_bad_message_rows(tmp_path, text, row, column, words):
     path = write(tmp_path / "messages.csv", text)
@@ -47,13 +48,17 @@ def test_bad_message_rows(tmp_path, text, row, column, words):
     assert words in str(err)
 
 
-def test_duplicate_across_files_names_the_second_file(tmp_path):
+def test_a_conflicting_duplicate_across_files_rejects_both_naming_the_other(tmp_path):
     first = write(tmp_path / "a.csv", HEADER + GOOD)
     second = write(tmp_path / "b.csv", HEADER + "m9,2025-04-01T10:00:00Z,x@microsoft.com,z@csp.example,x\n"
                    "m1,2025-04-02T10:00:00Z,billing@microsoft.com,A@CSP.EXAMPLE,Other subject\n")
-    with pytest.raises(InputError) as caught:
-        auditlib.read_messages([first, second])
-    assert caught.value.file == str(second) and caught.value.row == 2
+    log = auditlib.read_log([first, second])
+    assert list(log.messages["message_id"]) == ["m9"]
+    assert log.rejected[["file", "record", "reason"]].values.tolist() == [
+        [str(first), 1, f"same message_id and recipient_address as {second} record 2, with different content"],
+        [str(second), 2, f"same message_id and recipient_address as {first} record 1, with different content"],
+    ]
+    assert log.rows_read == 3 and log.duplicates == 0
 
 
 @pytest.mark.parametrize(
