@@ -110,16 +110,10 @@ def audit_log(
     return AuditRun(verdicts, rejected, log.rows_read, log.duplicates, log.warnings)
 
 
-def audit_files(
-    message_paths: Iterable[str | Path],
-    registry_dir: str | Path,
-    policy: Policy | None = None,
-    evidence: bool = False,
-    progress: bool = False,
-    reader_options: Mapping[str, object] | None = None,
-) -> pd.DataFrame:
-    """The verdicts of :func:`run_audit`; warns when readers rejected rows (see ``run_audit``)."""
-    run = run_audit(message_paths, registry_dir, policy, evidence=evidence, progress=progress, reader_options=reader_options)
+def audit_files(message_paths: Iterable[str | Path], registry_dir: str | Path, **options) -> pd.DataFrame:
+    """The verdicts of :func:`run_audit` (which takes the same ``options``); warns when rows
+    were rejected, since only ``run_audit`` returns them."""
+    run = run_audit(message_paths, registry_dir, **options)
     if len(run.rejected):
         warnings.warn(f"{len(run.rejected)} input rows were rejected; run_audit() returns them", stacklevel=2)
     return run.verdicts
