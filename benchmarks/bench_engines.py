@@ -11,7 +11,7 @@ run counts its scheduler and workers), the ratio to the DuckDB peer and to the f
 - dask: ``--engine dask`` on a local cluster (one worker process per core), partitioned output;
 - duckdb: ``benchmarks/duckdb_peer.py`` (same classification, SQL for SPEC §4).
 
-    python benchmarks/bench_engines.py --rows 1000000 3000000 [--dir /tmp/bench] [--only pandas,duckdb]
+    python benchmarks/bench_engines.py --rows 1000000 3000000 [--dir DIR] [--only pandas,duckdb]
 """
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import contextlib
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--dir", type=Path, default=Path("/tmp/bench"), help="generated logs, one folder per size, reused")
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "auditlib-bench", help="generated logs, one folder per size, reused")
     parser.add_argument("--only", default="", help="comma-separated words: run the contenders whose name holds one")
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
