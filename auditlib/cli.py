@@ -69,7 +69,7 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     """
     import pandas as pd
 
-    from .engines import AuditJob, batched, run_engine
+    from .engines import AuditJob, run_engine
     from .manifest import accounting, audit_manifest, sidecar, write_manifest
     from .policy import load_policy
     from .privacy import mask_key
@@ -84,8 +84,6 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
                    reader_options={"customer_ids": customer_ids}, batch_rows=batch_rows, scheduler=scheduler,
                    strict=strict, mask_key=mask_key() if mask_recipients else None)
-    if mask_recipients and (engine != "pandas" or batched(job)):
-        raise InputError("(command line)", "--mask-recipients works in memory only, not with --batch-rows or --engine dask")
     run = run_engine(engine, job)
     if strict:  # in memory, the audit stopped before writing; batches are checked once written
         raise_first_rejection(run.rejected)

@@ -139,3 +139,15 @@ def test_a_bad_row_in_a_later_batch_is_named_by_its_row_in_the_file(tmp_path):
         run_engine("pandas", job(tmp_path, tmp_path / "bad.parquet", "v.parquet", batch_rows=1000))
     assert (err.value.row, err.value.column) == (2346, "sent_at")
     assert err.value.file == str(tmp_path / "bad.parquet")
+
+
+@pytest.mark.parametrize("engine, batch_rows", [("pandas", 700), ("dask", 800)])
+def test_masked_recipients_are_the_same_in_batches_and_on_dask(tmp_path, engine, batch_rows, cluster):
+    key = b"a test key, not a secret"
+    run_engine("pandas", job(tmp_path, SAMPLE / "messages.csv", "whole.csv", mask_key=key))
+    options = {"scheduler": cluster} if engine == "dask" else {}
+    run_engine(engine, job(tmp_path, SAMPLE / "messages.csv", "parts.parquet", mask_key=key, batch_rows=batch_rows, **options))
+    masked = verdicts(tmp_path / "whole.csv")
+    pd.testing.assert_frame_equal(verdicts(tmp_path / "parts.parquet"), masked)
+    addresses = set(sample_rows()["recipient_address"].str.lower())
+    assert not addresses & set(masked["recipient_address"].str.lower())
