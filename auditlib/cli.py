@@ -70,11 +70,10 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     import pandas as pd
 
     from .engines import AuditJob, run_engine
-    from .manifest import accounting, audit_manifest, sidecar, write_manifest
+    from .manifest import record_run
     from .policy import load_policy
     from .privacy import mask_key
     from .readers import raise_first_rejection
-    from .writers import write_table
 
     started = pd.Timestamp.now(tz="UTC")
     policy = load_policy(policy_file)
@@ -89,22 +88,9 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
         raise_first_rejection(run.rejected)
     for warning in run.warnings:
         click.echo(f"auditlib: warning: {warning}", err=True)
-    rejected_note = ""
-    if len(run.rejected):
-        rejected_path = sidecar(output, "rejected.csv")
-        write_table(run.rejected, rejected_path)
-        rejected_note = f" (listed in {rejected_path})"
-    account = accounting(run.rows_read, run.counts.to_dict(), len(run.rejected), run.duplicates)
     options = {"engine": engine, "evidence": evidence, "strict": strict, "mask_recipients": mask_recipients,
                "customer_ids": list(customer_ids), "microsoft_domains": list(policy.microsoft_domains)}
-    write_manifest(audit_manifest(messages, registry_dir, policy, account, run.warnings, started, options),
-                   sidecar(output, "manifest.json"))
-    summary = ", ".join(f"{name} {count}" for name, count in run.counts.items())
-    click.echo(
-        f"auditlib: {run.rows_read} rows read, {run.verdicts} verdicts ({summary}), "
-        f"{len(run.rejected)} rejected{rejected_note}, {run.duplicates} duplicates removed -> {output}",
-        err=True,
-    )
+    click.echo(f"auditlib: {record_run(job, run, started, options)}", err=True)
 
 
 @main.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from importlib.metadata import version
 from pathlib import Path
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Iterable, Mapping
 
 import pandas as pd
 
@@ -17,6 +17,9 @@ from .policy import Policy
 from .readers import input_files
 from .registry import REGISTRY_FILES
 from .summarise import input_digests
+
+if TYPE_CHECKING:
+    from .engines import AuditJob, Outcome
 
 
 def accounting(rows_read: int, counts: Mapping[str, int], rejected: int, duplicates: int) -> dict:
@@ -61,3 +64,20 @@ def read_accounting(verdicts: Path) -> dict | None:
         return json.loads(sidecar(verdicts, "manifest.json").read_text(encoding="utf-8"))["accounting"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def record_run(job: AuditJob, run: Outcome, started: pd.Timestamp, options: Mapping[str, object]) -> str:
+    """Write what an ``auditlib audit`` run leaves beside its output (``OUT.rejected.csv`` when rows
+    were rejected, ``OUT.manifest.json`` always) and return its summary line."""
+    from .writers import write_table
+
+    where = ""
+    if len(run.rejected):
+        write_table(run.rejected, sidecar(job.output, "rejected.csv"))
+        where = f" (listed in {sidecar(job.output, 'rejected.csv')})"
+    account = accounting(run.rows_read, run.counts.to_dict(), len(run.rejected), run.duplicates)
+    write_manifest(audit_manifest(job.messages, job.registry_dir, job.policy, account, run.warnings, started, options),
+                   sidecar(job.output, "manifest.json"))
+    by_verdict = ", ".join(f"{name} {count}" for name, count in run.counts.items())
+    return (f"{run.rows_read} rows read, {run.verdicts} verdicts ({by_verdict}), {len(run.rejected)} rejected{where}, "
+            f"{run.duplicates} duplicates removed -> {job.output}")
