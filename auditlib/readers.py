@@ -385,6 +385,14 @@ def _read_csv_slowly(path: Path, encoding: str) -> pd.DataFrame:
     return frame.assign(**{REJECT_REASON: pd.Series(reasons, index=frame.index, dtype="str")})
 
 
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def encoding_of(head: bytes) -> str:
+    """The text encoding a file's byte-order mark names; UTF-8 without one (Exchange reports are often UTF-16)."""
+    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8")
+
+
 def text_encoding(path: Path) -> tuple[str, int]:
     """``(encoding, quotes)``: how the whole file decodes, and how many ``"`` it holds.
 
@@ -393,8 +401,6 @@ def text_encoding(path: Path) -> tuple[str, int]:
     :class:`InputWarning`, since some other encodings' bytes decode as GB18030 too. Anything
     else is an InputError naming the offset of the first byte that does not decode.
     """
-    from .formats.common import encoding_of  # (the formats import this module)
-
     with path.open("rb") as fh:
         encoding = encoding_of(fh.read(4))
     offset, quotes = _decode(path, encoding)

@@ -24,7 +24,7 @@ VERDICT_COLUMNS = (
     "sender_party", "topic", "product", "verdict", "rule_id", "severity", "reason", "policy_version",
 )
 
-_ADDRESS = r"^[^@\s]+@[^@\s]+$"
+ADDRESS_PATTERN = r"^[^@\s]+@[^@\s]+$"
 _DOMAIN_LIST = r"^\s*[A-Za-z0-9.-]+(\s*;\s*[A-Za-z0-9.-]+)*\s*;?\s*$"
 
 
@@ -46,8 +46,8 @@ def message_schema(policy: Policy) -> pa.DataFrameSchema:
         {
             "message_id": _filled("message_id"),
             "sent_at": pa.Column(nullable=False),  # text or timestamps; parsed by readers.parse_utc
-            "sender_address": _text(checks=pa.Check.str_matches(_ADDRESS, error="not an e-mail address")),
-            "recipient_address": _text(checks=pa.Check.str_matches(_ADDRESS, error="not an e-mail address")),
+            "sender_address": _text(checks=pa.Check.str_matches(ADDRESS_PATTERN, error="not an e-mail address")),
+            "recipient_address": _text(checks=pa.Check.str_matches(ADDRESS_PATTERN, error="not an e-mail address")),
             "subject": _text(nullable=True),
             "body": _text(required=False, nullable=True),
             "customer_id": _text(required=False, nullable=True),

@@ -6,7 +6,6 @@ one bad row sink the whole file (SPEC §5: rows in = verdict rows + rejected row
 """
 from __future__ import annotations
 
-import codecs
 import json
 import tomllib
 import warnings
@@ -18,10 +17,9 @@ import pandas as pd
 
 from ..errors import InputError
 from ..policy import DEFAULT_POLICY_PATH
-from ..readers import RECORD, REJECT_REASON
-from ..schema import _ADDRESS
+from ..readers import RECORD, REJECT_REASON, encoding_of
+from ..schema import ADDRESS_PATTERN
 
-_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 
 # Windows PowerShell's Export-Csv writes this line first unless given -NoTypeInformation.
 _POWERSHELL_TYPE_LINE = "#TYPE "
@@ -29,11 +27,6 @@ _POWERSHELL_TYPE_LINE = "#TYPE "
 # Culture-dependent times of PowerShell exports, tried in order after ISO 8601: en-US,
 # then day-first (en-GB and most others), then the dotted form (de-DE). All are UTC.
 EXPORT_TIME_FORMATS = ("ISO8601", "%m/%d/%Y %I:%M:%S %p", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S")
-
-
-def encoding_of(head: bytes) -> str:
-    """The text encoding its byte-order mark names; UTF-8 without one (Exchange reports are often UTF-16)."""
-    return next((name for bom, name in _BOMS if head.startswith(bom)), "utf-8")
 
 
 def head_text(head: bytes) -> str:
@@ -126,7 +119,8 @@ def reject_bad_times(frame: pd.DataFrame, raw: pd.Series, label: str) -> pd.Data
     """Reject rows whose ``sent_at`` could not be read from ``raw``, quoting the value."""
     missing = raw.astype("str").str.strip().fillna("") == ""
     frame = reject(frame, missing, f"no {label}")
-    return reject(frame, frame["sent_at"].isna(), f"{label} " + raw.astype("str").map(repr) + " is not a date and time")
+    bad = frame["sent_at"].isna()
+    return reject(frame, bad, _quoting(raw, bad, f"{label} {{}} is not a date and time"))
 
 
 def reject_unusable(frame: pd.DataFrame) -> pd.DataFrame:
@@ -136,12 +130,20 @@ def reject_unusable(frame: pd.DataFrame) -> pd.DataFrame:
     for column, what in (("sender_address", "sender"), ("recipient_address", "recipient")):
         address = frame[column].astype("str").str.strip()
         frame = reject(frame.assign(**{column: address}), _blank(address), f"no {what} address")
-        frame = reject(frame, ~address.str.match(_ADDRESS).fillna(False), f"{what} " + address.map(repr) + " is not an e-mail address")
+        bad = ~address.str.match(ADDRESS_PATTERN).fillna(False)
+        frame = reject(frame, bad, _quoting(address, bad, f"{what} {{}} is not an e-mail address"))
     key = (frame["message_id"].str.strip() + "\x00" + frame["recipient_address"].str.lower()).where(frame[REJECT_REASON].isna())
     repeat = key.notna() & key.duplicated()
     first = pd.Series(frame[RECORD].astype("str").to_numpy(), index=key.to_numpy())
     first = first[first.index.notna() & ~first.index.duplicated()]
     return reject(frame, repeat, "repeats the message and recipient of record " + key.map(first).astype("str"))
+
+
+def _quoting(values: pd.Series, rows: pd.Series, template: str) -> pd.Series:
+    """``template`` with each of ``rows``' value quoted (the reason of a rejected row); built only
+    for those rows, not for the whole log."""
+    quoted = values[rows.fillna(False)].astype("str").map(repr)
+    return quoted.map(template.format).reindex(values.index)
 
 
 def _blank(values: pd.Series) -> pd.Series:
