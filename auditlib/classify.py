@@ -1,187 +1,84 @@
 """Classify each message's topic and product family (SPEC §3), and say why.
 
 A source or category that already says the topic wins; a filled ``product`` column is
-the product. Otherwise the text decides: every distinct (subject, body) is scored once
-against the policy's patterns, and the result is mapped back to all rows that share
-it, so a million templated messages cost about as much as their distinct texts.
+the product. Otherwise the text decides: every distinct (subject, body) is read once by
+the policy's text model (:mod:`auditlib.textmodel`, a linear model over word and
+character n-grams trained on the labelled corpus) and the result is mapped back to all
+rows that share it, so a million templated messages cost about as much as their
+distinct texts.
 
-Scoring is transparent on purpose: each label's score is a sum over the distinct terms
-its patterns matched, and the matched terms are the evidence quoted in the verdict.
-A term weighs more in the subject than in the body, and a product named in the subject's
-headline ("Power BI: ...") most, because that is where a sender says what the message is about. A
-close call, or a topic resting only on weak terms, is ``unknown``: a reviewer is told
-what conflicted rather than handed a guess.
+The model abstains rather than guesses: a label whose calibrated probability is below
+the policy's threshold is ``unknown``, and so is an ``operational`` call while
+subscription and marketing together keep real weight (calling such a message
+operational would allow it). Every label quotes the n-grams that moved it most, and an
+abstention quotes both sides.
 """
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-from functools import cache
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
 
 from .frames import distinct_rows, expand
 from .policy import Policy
-from .prefilter import scanner
+from .textmodel import Head, Occurrences, TextModel, load_model
 
-_TAG = re.compile(r"<[^>]+>")
-_ENTITY = re.compile(r"&(nbsp|amp|lt|gt|quot|#39|#160);")
-_ENTITIES = {"nbsp": " ", "amp": "&", "lt": "<", "gt": ">", "quot": '"', "#39": "'", "#160": " "}
-STRONG, WEAK = 3, 1  # weight of a strong and a weak topic pattern
-HEADLINE = 3  # a product named in the subject's headline counts this many times the subject weight
+CHUNK = 5_000  # texts classified together
 
 
-@dataclass(frozen=True)
-class Field:
-    """One part of a message that is searched, and how much a term found there weighs."""
-
-    name: str
-    text: pd.Series
-    weight: float
-
-
-@cache
-def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern, re.IGNORECASE)
-
-
-def plain_text(body: pd.Series) -> pd.Series:
-    """HTML bodies as plain text (tags dropped, common entities decoded); plain bodies unchanged."""
-    text = body.fillna("").astype("str").str.replace(_TAG, " ", regex=True)
-    return text.str.replace(_ENTITY, lambda m: _ENTITIES[m.group(1)], regex=True)
-
-
-def clean_subject(subject: pd.Series, reply_prefix: str) -> pd.Series:
-    """The subject without leading reply/forward markers ("RE: FW:", "回复："), which say nothing of the topic."""
-    subject = subject.fillna("").astype("str").str.strip()
-    return subject.str.replace(re.compile(reply_prefix, re.IGNORECASE), "", regex=True) if reply_prefix else subject
-
-
-def headline(subject: pd.Series, separator: str) -> pd.Series:
-    """The subject's text before its first separator ("Power BI" of "Power BI: connector change"), else empty."""
-    if not separator:
-        return pd.Series("", index=subject.index, dtype="str")
-    parts = subject.str.split(separator, n=1, regex=True)
-    return parts.map(lambda p: p[0] if len(p) > 1 else "").astype("str")
-
-
-Found = list[dict[str, frozenset[str]]]  # per text: pattern -> the distinct terms it matched
-
-
-def find_terms(texts: pd.Series, patterns: tuple[str, ...]) -> Found:
-    """Per text, the lower-cased terms of each pattern that matches it.
-
-    The prefilter's scanner names the patterns that may match each text in one pass;
-    Python's ``re`` (which has look-around) searches the text only with those.
-    """
-    values = texts.fillna("").astype("str").tolist()
-    found: Found = []
-    for text, candidates in zip(values, scanner(patterns).candidates(values)):
-        terms = {patterns[i]: frozenset(t.lower().strip() for t in _compiled(patterns[i]).findall(text)) for i in candidates}
-        found.append({pattern: words for pattern, words in terms.items() if words})
-    return found
-
-
-def score(fields: list[Field], groups: dict[str, list[tuple[tuple[str, ...], float]]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Score each label of ``groups`` (label -> [(patterns, weight)]) on each message.
-
-    Within a tier a term counts once, in the field where it weighs most; a label's score
-    sums its tiers. Returns ``(scores, strongest, terms)``: the score, the weight of the
-    heaviest tier that matched (0 when none) and the terms with their value and field.
-    Each text's matches are walked once, through a map from pattern to (label, tier).
-    """
-    owners: dict[str, list[tuple[str, int, float]]] = {}
-    for label, tiers in groups.items():
-        for index, (tier, weight) in enumerate(tiers):
-            for pattern in tier:
-                owners.setdefault(pattern, []).append((label, index, weight))
-    searched = [(field, find_terms(field.text, tuple(owners))) for field in fields]
-    scores, strongest, terms = [], [], []
-    for per_field in zip(*(found for _, found in searched)):
-        buckets: dict[tuple[str, int], dict[str, tuple[float, str]]] = {}
-        for found, (field, _) in zip(per_field, searched):
-            for pattern, words in found.items():
-                for label, index, weight in owners[pattern]:
-                    bucket, value = buckets.setdefault((label, index), {}), weight * field.weight
-                    for term in words:
-                        if term not in bucket or bucket[term][0] < value:
-                            bucket[term] = (value, field.name)
-        matched = {label: [(i, buckets[(l, i)]) for (l, i) in sorted(buckets) if l == label] for label in groups}
-        scores.append({label: sum(v for _, b in tiers for v, _ in b.values()) for label, tiers in matched.items()})
-        strongest.append({label: max((groups[label][i][1] for i, _ in tiers), default=0) for label, tiers in matched.items()})
-        terms.append({label: {k: v for _, b in tiers for k, v in b.items()} for label, tiers in matched.items()})
-    index = fields[0].text.index
-    return (pd.DataFrame(scores, index=index, columns=list(groups)).fillna(0.0),
-            pd.DataFrame(strongest, index=index, columns=list(groups)).fillna(0),
-            pd.DataFrame(terms, index=index, columns=list(groups)))
-
-
-def _quote(terms: dict[str, tuple[float, str]]) -> str:
-    """Terms heaviest first, each marked with where it was found when not in the body."""
-    ranked = sorted(terms.items(), key=lambda kv: (-kv[1][0], kv[0]))
-    return ", ".join(f'"{t}"' + ("" if where == "body" else f" ({where})") for t, (_, where) in ranked)
-
-
-def pick(scores: pd.DataFrame, strongest: pd.DataFrame, terms: pd.DataFrame, min_margin: float,
-         min_strength: float) -> pd.DataFrame:
-    """The top-scoring label, its evidence and confidence; ``unknown`` when nothing matched,
-    when the runner-up is within ``min_margin`` of the winner, or when the winner's
-    heaviest term is lighter than ``min_strength``. The evidence of an unknown says which."""
-    values = scores.to_numpy()
-    order = np.argsort(-values, axis=1, kind="stable")
-    top = np.take_along_axis(values, order[:, :1], axis=1)[:, 0]
-    second = np.take_along_axis(values, order[:, 1:2], axis=1)[:, 0] if values.shape[1] > 1 else np.zeros(len(values))
-    winner = np.asarray(scores.columns)[order[:, 0]]
-    runner_up = np.asarray(scores.columns)[order[:, 1]] if values.shape[1] > 1 else winner
-    strong_enough = strongest.to_numpy()[np.arange(len(values)), order[:, 0]] >= min_strength
-    clear = (top - second >= min_margin * top) & (top > second)
-    decided = (top > 0) & clear & strong_enough
-    table = terms.to_numpy()
-    column = {label: i for i, label in enumerate(terms.columns)}
-    evidence = []
-    for row, (w, r, ok, is_clear) in enumerate(zip(winner, runner_up, decided, clear)):
-        found = table[row]
-        if ok:
-            evidence.append(_quote(found[column[w]]))
-        elif top[row] == 0:
-            evidence.append("")
-        elif not is_clear:
-            evidence.append(f"too close: {w} {_quote(found[column[w]])} vs {r} {_quote(found[column[r]])}")
-        else:
-            evidence.append(f"only weak terms: {w} {_quote(found[column[w]])}")
-    total = values.sum(axis=1)
+def _choose(model: TextModel, head: Head, found: Occurrences, probability: np.ndarray, min_confidence: float,
+            withheld: np.ndarray | None = None) -> pd.DataFrame:
+    """The most probable label, its evidence and confidence; ``unknown`` where the
+    probability is below ``min_confidence``, where ``withheld`` says so, or where the
+    text has no feature the model knows. An abstention quotes the two likeliest labels."""
+    rows = np.arange(found.rows)
+    ranked = np.argsort(-probability, axis=1, kind="stable")
+    best, second = ranked[:, 0], ranked[:, 1]
+    confidence = probability[rows, best]
+    labels = np.asarray(head.labels, dtype=object)
+    silent = np.bincount(found.row, minlength=found.rows) == 0
+    unsure = ~silent & ((confidence < min_confidence) | (withheld if withheld is not None else False))
+    evidence = np.array(model.evidence(head, found, np.where(silent, -1, best)), dtype=object)
+    if unsure.any():
+        u = np.flatnonzero(unsure)
+        other = np.array(model.evidence(head, found, np.where(unsure, second, -1)), dtype=object)[u]
+        share = pd.Series(confidence[u]).map("{:.2f}".format), pd.Series(probability[u, second[u]]).map("{:.2f}".format)
+        evidence[u] = ("uncertain: " + pd.Series(labels[best[u]]) + " " + share[0] + " " + pd.Series(evidence[u]) + " vs "
+                       + pd.Series(labels[second[u]]) + " " + share[1] + " " + pd.Series(other)).to_numpy(dtype=object)
     return pd.DataFrame(
         {
-            "label": np.where(decided, winner, "unknown"),
+            "label": np.where(silent | unsure, "unknown", labels[best]),
             "evidence": evidence,
-            "confidence": np.where(total > 0, top / np.where(total > 0, total, 1), 0.0).round(2),
-        },
-        index=scores.index,
+            "confidence": np.where(silent, 0.0, confidence).round(2),
+        }
     )
-
-
-def message_fields(subject: pd.Series, body: pd.Series, policy: Policy) -> list[Field]:
-    """The searched parts of each message: headline, subject (reply markers removed) and plain body."""
-    subject = clean_subject(subject, policy.reply_prefix)
-    return [
-        Field("headline", headline(subject, policy.headline_separator), HEADLINE * policy.subject_weight),
-        Field("subject", subject, policy.subject_weight),
-        Field("body", plain_text(body).set_axis(subject.index), 1),
-    ]
 
 
 def classify_texts(subject: pd.Series, body: pd.Series, policy: Policy) -> pd.DataFrame:
     """Topic and product of each (subject, body) from its words alone.
 
     Columns: ``text_topic, topic_evidence, topic_confidence, text_product, product_evidence``.
+    Texts are read in chunks on all cores: Arrow and NumPy release the GIL, and
+    chunk-sized arrays stay in cache.
     """
-    fields = message_fields(subject, body, policy)
-    topic_groups = {t: [(p.strong, STRONG), (p.weak, WEAK)] for t, p in policy.topic_patterns.items()}
-    product_groups = {f: [(p, 1)] for f, p in policy.product_patterns.items()}
-    # The headline names what a message is about, not what kind of message it is.
-    topic = pick(*score([f for f in fields if f.name != "headline"], topic_groups), policy.min_margin, min_strength=STRONG)
-    product = pick(*score(fields, product_groups), policy.min_margin, min_strength=0)
+    model = load_model(policy.model_path)
+    starts = range(0, len(subject), CHUNK)
+    with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1) or 1) as pool:
+        parts = list(pool.map(lambda i: _classify_chunk(model, subject.iloc[i:i + CHUNK], body.iloc[i:i + CHUNK], policy), starts))
+    columns = ["text_topic", "topic_evidence", "topic_confidence", "text_product", "product_evidence"]
+    return (pd.concat(parts) if parts else pd.DataFrame(columns=columns)).set_axis(subject.index)
+
+
+def _classify_chunk(model: TextModel, subject: pd.Series, body: pd.Series, policy: Policy) -> pd.DataFrame:
+    found = model.occurrences(subject, body)
+    topic_head, product_head = model.heads["topic"], model.heads["product"]
+    p = topic_head.probabilities(found)
+    at = {label: i for i, label in enumerate(topic_head.labels)}
+    withheld = (p.argmax(axis=1) == at["operational"]) & (p[:, at["subscription"]] + p[:, at["marketing"]] >= policy.crossed_guard)
+    topic = _choose(model, topic_head, found, p, policy.min_topic_confidence, withheld)
+    product = _choose(model, product_head, found, product_head.probabilities(found), policy.min_product_confidence)
     return pd.DataFrame(
         {
             "text_topic": topic["label"],
@@ -189,7 +86,7 @@ def classify_texts(subject: pd.Series, body: pd.Series, policy: Policy) -> pd.Da
             "topic_confidence": topic["confidence"],
             "text_product": product["label"],
             "product_evidence": product["evidence"],
-        }
+        },
     )
 
 

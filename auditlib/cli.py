@@ -202,21 +202,29 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
 
 
 @main.command()
-@click.argument("labelled", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.argument("labelled", type=click.Path(exists=True, path_type=Path))
 @click.option("--split", type=click.Choice(["all", "dev", "test"]), default="all", show_default=True,
               help="Rows to measure: the held-out test split, the dev split used for tuning, or all.")
 @click.option("--language", default=None, metavar="TAG", help="Measure only rows of this language (e.g. zh-CN).")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A policy data file instead of the packaged one.")
+@click.option("--model", "model_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A trained text model instead of the policy's (e.g. one trained on the dev split only).")
 @click.option("--errors", "show_errors", is_flag=True, help="Also list the misclassified rows with their evidence.")
-def evaluate(labelled, split, language, policy_file, show_errors) -> None:
+def evaluate(labelled, split, language, policy_file, model_file, show_errors) -> None:
     """Measure topic and product classification against LABELLED (CSV or JSON Lines with
-    id, language, subject, body, topic, product): accuracy per language, precision and
-    recall per label, and confusion tables."""
+    id, language, subject, body, topic, product and optionally source_kind, or a folder of
+    such CSV files): accuracy per language and per source kind, the crossed errors that
+    flip a verdict, the reliability of the confidence, precision and recall per label,
+    and confusion tables."""
+    from dataclasses import replace
+
     from .evaluate import evaluate as run_evaluation, read_labelled, report
     from .policy import load_policy
 
     policy = load_policy(policy_file)
+    if model_file:
+        policy = replace(policy, model_path=model_file)
     result = run_evaluation(read_labelled(labelled), policy, split=split, language=language)
     click.echo(report(result, f"{labelled} ({split} split{', ' + language if language else ''}; policy {policy.version})"))
     if show_errors and len(result.errors):

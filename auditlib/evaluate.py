@@ -5,13 +5,14 @@ assumed: per language accuracy, per label precision and recall, confusion tables
 the one mistake that matters most (a subscription or marketing message taken for an
 operational one, which turns a violation into ``allowed``, or the reverse).
 
-The labelled file has columns ``id, language, subject, body, topic, product`` (CSV or
-JSON Lines). A fixed hash of ``id`` puts about a third of the rows in a ``test`` split
-that tuning must not look at; the rest are ``dev``.
+The labelled file has columns ``id, language, subject, body, topic, product`` and
+optionally ``source_kind`` (CSV or JSON Lines; a folder means all its ``.csv`` files).
+The split is by source kind, not by row: the kinds in ``TEST_KINDS`` form the ``test``
+split, so a model trained on ``dev`` is measured on kinds of text it has never seen.
+Without a ``source_kind`` column the source is ``source_repo`` where there is one.
 """
 from __future__ import annotations
 
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -24,22 +25,28 @@ from .errors import InputError
 from .policy import Policy
 
 LABELLED_COLUMNS = ("id", "language", "subject", "body", "topic", "product")
-# A row is in the test split when crc32(id) % TEST_MODULUS == 0 (about a third).
-TEST_MODULUS = 3
-CROSSED = ("subscription", "marketing")  # topics that must not be mistaken for operational
+# Source kinds held out as the test split: between them every topic, product and language.
+TEST_KINDS = ("lifecycle_doc", "admin_help", "partner_announcement", "newsletter", "security_alert", "product_docs")
+CROSSED = ("subscription", "marketing")
+CONFIDENCE_BUCKETS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # topics that must not be mistaken for operational
 
 Classifier = Callable[[pd.Series, pd.Series, Policy], pd.DataFrame]
 
 
-def split_of(ids: pd.Series) -> pd.Series:
-    """``test`` or ``dev`` for each id, by a hash that does not change between runs."""
-    test = ids.map(lambda i: zlib.crc32(str(i).encode("utf-8")) % TEST_MODULUS == 0)
-    return test.map({True: "test", False: "dev"}).astype("str")
+def split_of(kinds: pd.Series) -> pd.Series:
+    """``test`` for the rows of a held-out source kind, else ``dev``."""
+    return pd.Series(np.where(kinds.isin(TEST_KINDS), "test", "dev"), index=kinds.index, dtype="str")
 
 
 def read_labelled(path: str | Path) -> pd.DataFrame:
-    """A labelled file (``.csv`` or ``.jsonl``) as text columns plus its ``split``."""
+    """A labelled file (``.csv`` or ``.jsonl``), or a folder of CSV files, as text columns
+    plus ``source_kind`` and ``split``."""
     path = Path(path)
+    if path.is_dir():
+        files = sorted(path.glob("*.csv"))
+        if not files:
+            raise InputError(str(path), "the folder holds no labelled .csv file")
+        return pd.concat([read_labelled(f) for f in files], ignore_index=True)
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         frame = pd.read_json(path, lines=True, dtype=False)
     else:
@@ -47,8 +54,11 @@ def read_labelled(path: str | Path) -> pd.DataFrame:
     missing = [c for c in LABELLED_COLUMNS if c not in frame.columns]
     if missing:
         raise InputError(str(path), f"labelled file lacks column(s) {', '.join(missing)}", column=missing[0])
-    frame = frame.astype({c: "str" for c in LABELLED_COLUMNS}).fillna("")
-    return frame.assign(split=split_of(frame["id"]))
+    if "source_kind" not in frame.columns:
+        frame["source_kind"] = frame["source_repo"] if "source_repo" in frame.columns else path.stem
+    columns = list(LABELLED_COLUMNS) + ["source_kind"]
+    frame = frame[columns + [c for c in ("note",) if c in frame.columns]].astype({c: "str" for c in columns}).fillna("")
+    return frame.assign(split=split_of(frame["source_kind"]))
 
 
 def predict(labelled: pd.DataFrame, policy: Policy, classifier: Classifier = classify_texts) -> pd.DataFrame:
@@ -110,11 +120,32 @@ class Evaluation:
     crossed: dict[str, float]
 
     @property
+    def by_source(self) -> pd.DataFrame:
+        """Topic and product accuracy per source kind: where the classifier transfers and where not."""
+        r = self.rows
+        right = pd.DataFrame({"topic": r["topic"].eq(r["predicted_topic"]), "product": r["product"].eq(r["predicted_product"])})
+        table = right.groupby(r["source_kind"]).mean().round(3)
+        return table.assign(rows=r.groupby("source_kind").size())
+
+    @property
+    def reliability(self) -> pd.DataFrame:
+        """Per confidence bucket of the topics it decided: how many, the mean confidence and
+        the accuracy. A calibrated classifier's accuracy matches its confidence."""
+        r = self.rows[self.rows["predicted_topic"].ne("unknown")]
+        bucket = pd.cut(r["topic_confidence"].astype(float), CONFIDENCE_BUCKETS, include_lowest=True)
+        right = r["topic"].eq(r["predicted_topic"])
+        table = pd.DataFrame({"rows": right.groupby(bucket, observed=False).size(),
+                              "confidence": r["topic_confidence"].astype(float).groupby(bucket, observed=False).mean().round(3),
+                              "accuracy": right.groupby(bucket, observed=False).mean().round(3)})
+        table.index.name = "confidence"
+        return table
+
+    @property
     def errors(self) -> pd.DataFrame:
         """Rows whose topic or product was wrong, with the evidence that misled."""
         r = self.rows
         wrong = r["topic"].ne(r["predicted_topic"]) | r["product"].ne(r["predicted_product"])
-        return r.loc[wrong, ["id", "split", "topic", "predicted_topic", "topic_evidence", "product",
+        return r.loc[wrong, ["id", "source_kind", "topic", "predicted_topic", "topic_evidence", "product",
                              "predicted_product", "product_evidence", "subject"]]
 
 
@@ -169,7 +200,7 @@ def against_source(messages: pd.DataFrame, policy: Policy, classifier: Classifie
             "product": truth["product"].astype("str"),
         }
     ).drop_duplicates("id")
-    return measure(predict(labelled.assign(split=split_of(labelled["id"])), policy, classifier), policy)
+    return measure(predict(labelled.assign(source_kind="source", split="dev"), policy, classifier), policy)
 
 
 def report(evaluation: Evaluation, title: str = "") -> str:
@@ -183,6 +214,8 @@ def report(evaluation: Evaluation, title: str = "") -> str:
         "Accuracy by language:\n" + accuracy.to_string(),
         "Crossed topics (target at most 1%): "
         + ", ".join(f"{name} {share:.1%}" for name, share in evaluation.crossed.items()),
+        "Accuracy by source kind:\n" + evaluation.by_source.to_string(),
+        "Reliability of the topic confidence (decided topics; unknown left out):\n" + evaluation.reliability.to_string(),
         "Topics:\n" + evaluation.topic_scores.to_string(),
         "Topic confusion (rows true, columns predicted):\n" + evaluation.topic_confusion.to_string(),
         "Products:\n" + evaluation.product_scores.to_string(),

@@ -17,12 +17,6 @@ DEFAULT_POLICY_PATH = Path(__file__).parent / "policy" / "csp_communication.toml
 
 
 @dataclass(frozen=True)
-class TopicPatterns:
-    strong: tuple[str, ...]
-    weak: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class Policy:
     version: str
     clauses: Mapping[str, str]  # rule id -> verbatim clause text
@@ -36,12 +30,13 @@ class Policy:
     clouds: tuple[str, ...]
     microsoft_domains: tuple[str, ...]
     severity: Mapping[str, str]  # topic -> severity of a violation about it
-    subject_weight: int
-    min_margin: float
-    topic_patterns: Mapping[str, TopicPatterns]
-    product_patterns: Mapping[str, tuple[str, ...]]
+    model_path: Path  # the trained text model (auditlib.textmodel) this policy classifies with
+    min_topic_confidence: float  # below it a topic is unknown
+    crossed_guard: float  # subscription + marketing probability that withholds an operational call
+    min_product_confidence: float  # below it a product is unknown
+    cues: Mapping[str, tuple[str, ...]]  # cue group ("product:azure") -> its phrases, features of the model
+    stopwords: tuple[str, ...]  # tokens that alone make no feature (function words), as the tokeniser writes them
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
-    headline_separator: str = ""  # ends a subject's headline ("Product: ...")
 
     def with_microsoft_domains(self, domains: list[str] | tuple[str, ...]) -> "Policy":
         """The same policy with another list of Microsoft sender domains (SPEC §2.2: configurable)."""
@@ -73,12 +68,11 @@ def _load(path: Path) -> Policy:
         clouds=tuple(vocab["clouds"]),
         microsoft_domains=tuple(d.lower() for d in raw["senders"]["microsoft_domains"]),
         severity=MappingProxyType(dict(raw["severity"])),
-        subject_weight=int(clf["subject_weight"]),
-        min_margin=float(clf["min_margin"]),
-        topic_patterns=MappingProxyType(
-            {t: TopicPatterns(tuple(p["strong"]), tuple(p["weak"])) for t, p in clf["topics"].items()}
-        ),
-        product_patterns=MappingProxyType({f: tuple(p) for f, p in clf["products"].items()}),
+        model_path=path.parent / clf["model"],
+        min_topic_confidence=float(clf["min_topic_confidence"]),
+        crossed_guard=float(clf["crossed_guard"]),
+        min_product_confidence=float(clf["min_product_confidence"]),
+        cues=MappingProxyType({group: tuple(phrases) for group, phrases in clf["cues"].items()}),
+        stopwords=tuple(clf["stopwords"]),
         reply_prefix=clf.get("reply_prefix", ""),
-        headline_separator=clf.get("headline_separator", ""),
     )

@@ -1,0 +1,42 @@
+"""How the classifier transfers to text unlike what it was trained on.
+
+    python benchmarks/eval_transfer.py [REAL_ITEMS_CSV]
+
+Trains a model on the dev source kinds of tests/eval only (the kinds in
+``auditlib.evaluate.TEST_KINDS`` held out), scores the held-out kinds with it, then
+scores the shipped model (trained on the whole corpus) on a labelled set of real
+Microsoft texts it never saw (default ``../shared/real/texts/items.csv`` when present).
+Prints figures; asserts nothing. Needs scikit-learn.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from auditlib.evaluate import TEST_KINDS, evaluate, read_labelled, report
+from auditlib.policy import load_policy
+from auditlib.textmodel import save_model
+from auditlib.training import corpus_paths, read_corpus, train
+
+REAL = Path(__file__).resolve().parents[2] / "shared" / "real" / "texts" / "items.csv"
+
+
+def main(real: Path) -> None:
+    policy = load_policy()
+    corpus = read_corpus(corpus_paths())
+    dev = corpus[~corpus["source_kind"].isin(TEST_KINDS)].reset_index(drop=True)
+    model, _ = train(dev, policy, "dev-only")
+    with tempfile.TemporaryDirectory() as scratch:
+        path = Path(scratch) / "dev-only.npz"
+        save_model(model, path)
+        held_out = evaluate(corpus, replace(policy, model_path=path), split="test")
+        print(report(held_out, f"Trained on {len(dev)} dev texts; scored on the {len(held_out.rows)} texts of the "
+                               f"held-out source kinds {', '.join(TEST_KINDS)}"))
+    if real.is_file():
+        print(report(evaluate(read_labelled(real), policy), f"Shipped model on {real.name} (never trained on)"))
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else REAL)
