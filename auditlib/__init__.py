@@ -16,7 +16,7 @@ from .readers import MessageLog, read_log, read_messages, register_format
 from .registry import Registry, read_registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
-from .writers import write_table
+from .io.tables import write_table
 
 __all__ = [
     "audit", "audit_files", "run_audit", "AuditRun", "read_log", "MessageLog", "classify", "classify_texts", "decide", "resolve",
