@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
+import pyarrow.parquet as pq
 
 from .errors import InputError, InputWarning, collect_input_warnings
 from .policy import Policy, load_policy
@@ -218,6 +219,9 @@ def canonical_messages(raw: pd.DataFrame, file: str, policy: Policy | None = Non
     """Validate a frame of text columns and normalise it: UTC times, empty optionals as missing."""
     policy = policy or load_policy()
     raw = raw.rename(columns=lambda c: str(c).strip().lower()).reset_index(drop=True)
+    twice = raw.columns[raw.columns.duplicated()]
+    if len(twice):
+        raise InputError(file, "the header names this column more than once", column=twice[0])
     raw = _to_text(raw)
     for column in ("customer_id", "language"):
         if column in raw:
@@ -432,10 +436,20 @@ def _decode(path: Path, encoding: str) -> tuple[int | None, int]:
 
 @register_format("parquet", suffixes=(".parquet", ".pq"), sniff=lambda head: head[:4] == b"PAR1")
 def read_parquet(path: Path) -> pd.DataFrame:
+    """A Parquet log; every column must hold scalars (text, numbers, times), not lists or structs."""
     try:
-        return pd.read_parquet(path)
+        table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError) as err:
         raise InputError(str(path), f"unreadable Parquet: {err}") from None
+    check_flat(table.schema, str(path))
+    return table.to_pandas()
+
+
+def check_flat(schema: pa.Schema, file: str) -> None:
+    """A list, map or struct column cannot be a message field (a recipient is one address)."""
+    nested = next((f for f in schema if pa.types.is_nested(f.type)), None)
+    if nested is not None:
+        raise InputError(file, f"a {nested.type} column; message fields hold single values", column=nested.name)
 
 
 @register_format("jsonl", suffixes=(".jsonl", ".ndjson"), sniff=lambda head: head.lstrip()[:1] == b"{")
@@ -457,16 +471,25 @@ def _read_jsonl_slowly(path: Path) -> pd.DataFrame:
     As in the fast path, a canonical field absent from every object is an empty column.
     """
     records = []
-    with path.open(encoding="utf-8-sig") as fh:
-        for number, line in enumerate(fh, start=1):
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8")
+            except UnicodeDecodeError as err:
+                raise InputError(str(path), f"not UTF-8 text: undecodable byte at offset {err.start} of the line", row=number) from None
             if not line.strip():
                 continue
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
                 raise InputError(str(path), f"invalid JSON ({err.msg})", row=number) from None
+            except RecursionError:
+                raise InputError(str(path), "JSON nested too deeply", row=number) from None
             if not isinstance(record, dict):
                 raise InputError(str(path), "a line is not a JSON object", row=number)
+            nested = next((k for k, v in record.items() if isinstance(v, (dict, list)) and k.strip().lower() in MESSAGE_COLUMNS), None)
+            if nested is not None:
+                raise InputError(str(path), "a JSON array or object where one value belongs", row=number, column=nested)
             records.append({k: v if v is None or isinstance(v, str) else json.dumps(v) if isinstance(v, (dict, list)) else str(v) for k, v in record.items()})
     frame = pd.DataFrame.from_records(records)
     return frame.reindex(columns=list(dict.fromkeys([*MESSAGE_COLUMNS, *frame.columns])))

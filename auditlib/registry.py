@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import InputError, InputWarning
+from .domains import domain_lists
 from .frames import split_list
 from .policy import Policy, load_policy
 from .readers import REJECT_REASON, read_csv
@@ -72,6 +73,8 @@ def read_registry(folder: str | Path, policy: Policy | None = None) -> Registry:
         warnings.warn(InputWarning(f"{folder / name}: not a registry file, not read (a registry is {', '.join(REGISTRY_FILES)})"),
                       stacklevel=2)
     frames = [_registry_table(path) for path in paths]
+    if frames[2].empty:
+        raise InputError(str(paths[2]), "no agreements (only a header): without them no customer is a CSP customer")
     return Registry.from_frames(*frames, policy=policy, names=tuple(str(p) for p in paths))
 
 
@@ -143,11 +146,27 @@ def _fail_at(bad: pd.Series, file: str, column: str, reason) -> None:
         raise InputError(file, reason(row), row=row + 1, column=column)
 
 
+def _check_parents(partners: pd.DataFrame, pfile: str) -> None:
+    """SPEC §2.2: only an indirect reseller has a parent, and it is an indirect provider. So no
+    partner is its own parent and no chain of parents is a cycle (A's mail would count as B's)."""
+    parent, partner = partners["parent_partner_id"], partners["partner_id"]
+    _fail_at(parent.notna() & ~parent.isin(set(partner)), pfile, "parent_partner_id",
+             lambda r: f"unknown partner {parent.iloc[r]!r}")
+    _fail_at(parent == partner, pfile, "parent_partner_id", lambda r: f"partner {partner.iloc[r]!r} is its own parent")
+    grandparent = parent.map(partners.set_index("partner_id")["parent_partner_id"])
+    _fail_at(parent.notna() & (grandparent == partner), pfile, "parent_partner_id",
+             lambda r: f"a cycle: {partner.iloc[r]!r} and {parent.iloc[r]!r} name each other as parent")
+    kind = partners["partner_type"]
+    _fail_at(parent.notna() & (kind != "indirect_reseller"), pfile, "parent_partner_id",
+             lambda r: f"a {kind.iloc[r]} partner has no parent (only an indirect_reseller does)")
+    parent_kind = parent.map(partners.set_index("partner_id")["partner_type"])
+    _fail_at(parent.notna() & (parent_kind != "indirect_provider"), pfile, "parent_partner_id",
+             lambda r: f"parent {parent.iloc[r]!r} is a {parent_kind.iloc[r]}, not an indirect_provider")
+
+
 def _check_references(partners, customers, agreements, pfile: str, afile: str) -> None:
     known_partners = set(partners["partner_id"])
-    parent = partners["parent_partner_id"]
-    _fail_at(parent.notna() & ~parent.isin(known_partners), pfile, "parent_partner_id",
-             lambda r: f"unknown partner {parent.iloc[r]!r}")
+    _check_parents(partners, pfile)
     customer = agreements["customer_id"]
     _fail_at(~customer.isin(set(customers["customer_id"])), afile, "customer_id",
              lambda r: f"unknown customer {customer.iloc[r]!r}")
@@ -160,7 +179,7 @@ def _check_references(partners, customers, agreements, pfile: str, afile: str) -
 
 def _check_domains_unique(frame: pd.DataFrame, column: str, file: str) -> None:
     """A domain owned by two customers (or partners) would make resolution ambiguous."""
-    owned = split_list(frame[column]).explode().dropna()
+    owned = domain_lists(frame[column]).explode().dropna()
     twice = owned[owned.duplicated()]
     if len(twice):
         row = int(twice.index[0])
