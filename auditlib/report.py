@@ -32,7 +32,7 @@ from traitlets import default
 from . import summarise, workers
 from .charts import render
 from .errors import OutputError
-from .io.atomic import folder, os_errors, refuse_inputs, staging, write_text
+from .io.atomic import folder, os_errors, refuse_inputs, staging, sweep, write_text
 from .io.digests import input_digests, sha256_file
 from .io.inputs import Inputs, load_inputs
 from .io.lock import locked
@@ -215,7 +215,8 @@ def run_reports(
                   [*messages, registry, *([verdicts] if verdicts else [])])
     folder(out_dir)
     with locked(out_dir):
-        folder(out_dir / PARTNER_DIR)
+        for written in (out_dir, folder(out_dir / PARTNER_DIR)):
+            sweep(written)
         return _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, force, progress, notebooks, mask_key)
 
 
@@ -282,6 +283,7 @@ def _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, forc
         interrupted = str(err)
     finally:
         workers.stop(pool)
+        sweep(out_dir / PARTNER_DIR)
 
     table = summarise.partner_table(inputs.verdicts, inputs.registry, period).set_index("partner_id")
     before = summarise.partner_table(inputs.verdicts, inputs.registry, period.previous()).set_index("partner_id")["violations"]

@@ -58,6 +58,12 @@ def folder(path: Path) -> Path:
     return path
 
 
+def sweep(folder: Path) -> None:
+    """Remove what a killed writer left staged in ``folder`` (call it holding the folder's lock)."""
+    for leftover in folder.glob(".????????-*"):
+        _remove(leftover)
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path, ignore_errors=True)
