@@ -78,7 +78,7 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     from .io.manifest import record_run, sidecar
     from .policy import load_policy
     from .privacy import mask_key
-    from .readers import raise_first_rejection
+    from .io.log import raise_first_rejection
 
     started = pd.Timestamp.now(tz="UTC")
     policy = load_policy(policy_file)
@@ -147,7 +147,8 @@ def from_partner_center(out_dir, customer_files, subscription_files, partner_id,
     Each subscription becomes a csp agreement from its creation date; Partner Center does not
     know direct agreements (EA, MCA, ...): add those to agreements.csv by hand.
     """
-    from .partner_center import Partner, build_registry, write_registry
+    from .io.registry_files import write_registry
+    from .partner_center import Partner, build_registry
 
     partner = Partner(partner_id, partner_type, partner_name, sender_domains)
     build = build_registry(customer_files, subscription_files, partner, cloud, policy_file)

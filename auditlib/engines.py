@@ -28,11 +28,12 @@ from .audit import AuditRun, audit_log, run_audit
 from .decide import VERDICTS
 from .errors import InputError, collect_input_warnings
 from .policy import Policy
-from .readers import (
+from .io.log import (
     RECORD, REJECTED_COLUMNS, MessageLog, deduplicate, detect_format, folder_files, message_keys, message_log,
     read_log, read_message_file,
 )
-from .registry import Registry, read_registry
+from .io.registry_files import read_registry
+from .registry import Registry
 from .schema import MESSAGE_COLUMNS
 from .io.manifest import account_of, new_run_id
 from .io.tables import PieceWriter, plain_columns, write_table

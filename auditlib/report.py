@@ -36,11 +36,12 @@ from .io.atomic import folder, os_errors, refuse_inputs, staging, sweep, write_t
 from .io.digests import input_digests, sha256_file
 from .io.inputs import Inputs, load_inputs
 from .io.lock import locked
-from .io.manifest import REGISTRY_FILES, accounting, sidecar, verified_manifest
+from .io.manifest import accounting, sidecar, verified_manifest
 from .io.names import safe_name
 from .io.tables import write_table
 from .policy import load_policy
 from .privacy import mask_recipients
+from .registry import REGISTRY_FILES
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -12,7 +12,8 @@ from ..decide import VERDICTS
 from ..errors import InputError, collect_input_warnings
 from ..schema import VERDICT_COLUMNS
 from .digests import input_digests
-from .manifest import REGISTRY_FILES, verified_manifest
+from ..registry import REGISTRY_FILES
+from .manifest import verified_manifest
 from .tables import read_table
 
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), 
     a partner's notebook must not show text about another partner's customers.
     """
     from ..audit import run_audit
-    from ..readers import input_files
-    from ..registry import read_registry
+    from .log import input_files
+    from .registry_files import read_registry
 
     messages = [messages] if isinstance(messages, (str, Path)) else list(messages)
     if bool(verdicts) == bool(messages):

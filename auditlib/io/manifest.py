@@ -19,14 +19,14 @@ import pandas as pd
 
 from ..errors import InputError
 from ..policy import Policy
+from ..registry import REGISTRY_FILES
 from .atomic import Replacement
 from .digests import input_digests, sha256_file
+from .log import input_files
 from .tables import parquet_metadata, write_table
 
 if TYPE_CHECKING:
     from ..engines import AuditJob, Outcome
-
-REGISTRY_FILES = ("partners.csv", "customers.csv", "agreements.csv")
 
 
 def new_run_id() -> str:
@@ -75,8 +75,6 @@ def record_run(job: AuditJob, run: Outcome, staged: Path, files: Replacement, st
     """Stage what an ``auditlib audit`` run leaves beside its output (``OUT.rejected.csv`` when rows
     were rejected, else the previous run's removed; ``OUT.manifest.json`` always, naming the
     verdicts written to ``staged`` by digest) and return the summary line."""
-    from ..readers import input_files
-
     rejected = sidecar(job.output, "rejected.csv")
     where = ""
     if len(run.rejected):
