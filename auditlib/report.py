@@ -212,7 +212,8 @@ def run_reports(
     """
     out_dir, notebooks = Path(out_dir).absolute(), Path(notebooks).resolve()
     messages = list(messages)
-    refuse_inputs([out_dir / "verdicts.parquet", out_dir / "verdicts.masked.parquet", out_dir / PARTNER_DIR],
+    copy = _verdicts_copy(out_dir, verdicts, mask_key)
+    refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],
                   [*messages, registry, *([verdicts] if verdicts else [])])
     folder(out_dir)
     with locked(out_dir):
@@ -314,9 +315,9 @@ def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None)
     inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry)
     if mask_key is not None:
         inputs = replace(inputs, verdicts=mask_recipients(inputs.verdicts, mask_key))
-    elif verdicts:
+    path = _verdicts_copy(out_dir, verdicts, mask_key)
+    if path is None:
         return inputs, Path(verdicts).resolve()
-    path = out_dir / ("verdicts.masked.parquet" if verdicts else "verdicts.parquet")
     write_table(inputs.verdicts, path)
     rejected = inputs.run.rejected if inputs.run is not None else []
     if len(rejected):
@@ -325,6 +326,14 @@ def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None)
         with os_errors(path):
             sidecar(path, "rejected.csv").unlink(missing_ok=True)
     return inputs, path
+
+
+def _verdicts_copy(out_dir: Path, verdicts, mask_key: bytes | None) -> Path | None:
+    """Where the run writes the verdicts its notebooks read: those it audited, or masked ones;
+    ``None`` when the notebooks read the given verdicts file itself."""
+    if not verdicts:
+        return out_dir / "verdicts.parquet"
+    return out_dir / "verdicts.masked.parquet" if mask_key is not None else None
 
 
 def _account(inputs: Inputs, verdicts) -> dict:

@@ -145,3 +145,16 @@ def test_sigterm_stops_every_worker_and_kernel_writes_the_index_and_exits_non_ze
     time.sleep(5)  # kernels notice their worker is gone within a second
     assert not [p for p in family if _alive(p)]
     assert not [p for p in (out / "partners").iterdir() if p.name.startswith(".")]  # no half-written notebook left
+
+
+def test_verdicts_kept_in_the_report_folder_are_read_and_an_input_in_partners_is_refused(audited, tmp_path):
+    verdicts, registry = audited
+    out = tmp_path / "out"
+    (out / "partners").mkdir(parents=True)
+    for name in (verdicts.name, f"{verdicts.name}.manifest.json"):
+        (out / name).write_bytes((verdicts.parent / name).read_bytes())
+    assert statuses(report.run_reports(out, registry, out / verdicts.name, partners=["P1"])) == {"P1": "ok"}
+    planted = out / "partners" / verdicts.name
+    planted.write_bytes(verdicts.read_bytes())
+    with pytest.raises(OutputError, match="holds the input"):
+        report.run_reports(out, registry, planted, partners=["P1"])

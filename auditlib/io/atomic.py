@@ -138,10 +138,15 @@ def write_text(path: str | Path, text: str) -> None:
 
 
 def refuse_inputs(outputs: Iterable[Path], inputs: Iterable[Path]) -> None:
-    """An output that is an input, or lies inside an input folder, would destroy or pollute it."""
+    """An output that is an input, lies inside an input folder or holds an input (an output
+    folder) would destroy or pollute it."""
     inputs = [Path(p).resolve() for p in inputs]
     for output in outputs:
         target = Path(output).resolve()
         for given in inputs:
-            if target == given or given in target.parents:
-                raise OutputError(str(output), f"is the input {given}" if target == given else f"lies inside the input folder {given}")
+            if target == given:
+                raise OutputError(str(output), f"is the input {given}")
+            if given in target.parents:
+                raise OutputError(str(output), f"lies inside the input folder {given}")
+            if target in given.parents:
+                raise OutputError(str(output), f"holds the input {given}")
