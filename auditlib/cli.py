@@ -8,14 +8,20 @@ from pathlib import Path
 import click
 
 from .errors import InputError
+from .workers import Interrupted, interruptible
 
 
 class Group(click.Group):
-    """Unusable input ends the command with one line and exit status 2, never a traceback."""
+    """Unusable input ends the command with one line and exit status 2, never a traceback;
+    SIGTERM or SIGINT with one line and status 130, after the outputs' staged files are removed."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with interruptible():
+                return super().invoke(ctx)
+        except Interrupted as stop:
+            click.echo(f"auditlib: stopped by {stop}; the previous outputs are left as they were", err=True)
+            sys.exit(130)
         except InputError as err:
             click.echo(f"auditlib: error: {err}", err=True)
             sys.exit(2)

@@ -25,7 +25,7 @@ from auditlib.io.lock import locked
 from auditlib.io.names import safe_name
 from auditlib.io.tables import neutralise_formulas, parquet_metadata, restore_formulas
 
-from conftest import FIXTURES
+from conftest import FIXTURES, one_error_line
 
 REGISTRY = FIXTURES / "registry"
 HEADER = "message_id,sent_at,sender_address,recipient_address,subject\n"
@@ -37,13 +37,6 @@ def run(*args) -> "click.testing.Result":
     result = CliRunner().invoke(main, [str(a) for a in args])
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exc_info
     return result
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("auditlib: error: "), result.output
-    return lines[0]
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -305,3 +298,23 @@ def test_a_notebooks_inputs_print_no_warning_about_other_partners_customers(tmp_
         inputs = load_inputs(verdicts=tmp_path / "v.csv", registry=reg)
     assert not [w for w in shown if issubclass(w.category, InputWarning)]
     assert any("C-SECRET" in w for w in inputs.warnings)  # kept for the caller, not printed in a kernel
+
+
+def test_sigterm_during_an_audit_leaves_the_previous_outputs_and_no_staged_file(tmp_path, monkeypatch):
+    import signal
+
+    from auditlib import engines
+
+    log = write(tmp_path / "log.csv", HEADER + ROWS)
+    out = tmp_path / "out" / "v.csv"
+    assert run("audit", log, "--registry", REGISTRY, "--output", out).exit_code == 0
+    before = files_in(out.parent)
+
+    def killed_midway(name, job):
+        job.output.write_text("message_id\npartial\n")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(engines, "run_engine", killed_midway)
+    result = run("audit", log, "--registry", REGISTRY, "--output", out)
+    assert result.exit_code == 130 and "stopped by SIGTERM" in result.output
+    assert files_in(out.parent) == before

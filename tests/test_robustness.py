@@ -16,7 +16,7 @@ from auditlib.errors import InputWarning
 from auditlib.privacy import MASK_KEY_ENV, mask_address
 from auditlib.registry import overlapping_csp
 
-from conftest import FIXTURES
+from conftest import FIXTURES, one_error_line
 
 REGISTRY = FIXTURES / "registry"
 HEADER = "message_id,sent_at,sender_address,recipient_address,subject\n"
@@ -36,13 +36,6 @@ def audit(tmp_path: Path, *inputs: Path, options=(), registry: Path = REGISTRY, 
 def write(path: Path, text: str | bytes, encoding: str = "utf-8") -> Path:
     path.write_bytes(text if isinstance(text, bytes) else text.encode(encoding))
     return path
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("auditlib: error: "), result.output
-    return lines[0]
 
 
 def manifest(out: Path) -> dict:
