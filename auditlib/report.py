@@ -113,24 +113,26 @@ def execute(job: Job) -> Outcome:
     import papermill as pm
 
     started = time.perf_counter()
-    temp = staging(job.executed)
+    temp, failure = staging(job.executed), ""
     try:
         pm.execute_notebook(
             str(job.notebook), str(temp), parameters=job.parameters, progress_bar=False,
             kernel_manager_class=InterpreterKernelManager,
         )
-    except pm.PapermillExecutionError as err:
-        return Outcome("failed", time.perf_counter() - started, f"{err.ename}: {err.evalue}")
-    except Exception as err:  # a kernel that died or never started: report it, run the others
+    except pm.PapermillExecutionError as err:  # it ran and failed: kept, it shows why
+        failure = f"{err.ename}: {err.evalue}"
+    except Exception as err:  # a kernel that died or never started, a full disk: nothing worth keeping
+        temp.unlink(missing_ok=True)
         return Outcome("failed", time.perf_counter() - started, f"{type(err).__name__}: {err}")
-    finally:
-        if temp.exists():
-            os.replace(temp, job.executed)
     try:
-        export_html(job.executed, job.html, job.plotlyjs_src, job.title)
+        with os_errors(job.executed):
+            os.replace(temp, job.executed)
+        if not failure:
+            export_html(job.executed, job.html, job.plotlyjs_src, job.title)
     except OutputError as err:
-        return Outcome("failed", time.perf_counter() - started, str(err))
-    return Outcome("ok", time.perf_counter() - started)
+        temp.unlink(missing_ok=True)
+        failure = str(err)
+    return Outcome("failed" if failure else "ok", time.perf_counter() - started, failure)
 
 
 @cache
@@ -292,8 +294,8 @@ def _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, forc
     for partner_id, result in results.items():
         result.headline = _headline(table.loc[partner_id], int(before.get(partner_id, 0)))
     result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts), interrupted)
+    _write_index(result, inputs.registry, period)  # first: on a filling disk, the page people read
     _write_manifest(result, common | result.account, notebook_digests, overview_key, period)
-    _write_index(result, inputs.registry, period)
     return result
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import shutil
 from contextlib import contextmanager
@@ -30,13 +31,21 @@ def os_errors(path: Path) -> Iterator[None]:
         yield
     except OSError as err:
         reason = _REASONS.get(err.errno, err.strerror or str(err))
-        raise OutputError(str(err.filename or path), f"cannot write: {reason}") from None
+        raise OutputError(str(unstaged(Path(err.filename or path))), f"cannot write: {reason}") from None
+
+
+_STAGED = re.compile(r"^\.[0-9a-f]{8}-")
 
 
 def staging(path: Path) -> Path:
     """A hidden sibling of ``path`` (same folder, so the rename is atomic; same suffix, so the
     writer is chosen alike) to write before it is renamed into place."""
     return path.with_name(f".{secrets.token_hex(4)}-{path.name}")
+
+
+def unstaged(path: Path) -> Path:
+    """The name a staged file will have (what a message about it should say)."""
+    return path.with_name(_STAGED.sub("", path.name, count=1))
 
 
 def writable(path: Path, folder_ok: bool = False) -> Path:
