@@ -212,7 +212,7 @@ def run_reports(
 
     With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written.
     """
-    out_dir, notebooks = Path(out_dir).absolute(), Path(notebooks).resolve()
+    out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()  # the folder may be a link; nothing in it is followed
     messages = list(messages)
     copy = _verdicts_copy(out_dir, verdicts, mask_key)
     refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],

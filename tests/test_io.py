@@ -318,3 +318,11 @@ def test_sigterm_during_an_audit_leaves_the_previous_outputs_and_no_staged_file(
     result = run("audit", log, "--registry", REGISTRY, "--output", out)
     assert result.exit_code == 130 and "stopped by SIGTERM" in result.output
     assert files_in(out.parent) == before
+
+
+def test_an_output_folder_reached_through_a_link_is_written(tmp_path):
+    (tmp_path / "real").mkdir()
+    (tmp_path / "linked").symlink_to(tmp_path / "real", target_is_directory=True)
+    log = write(tmp_path / "log.csv", HEADER + ROWS)
+    assert run("audit", log, "--registry", REGISTRY, "--output", tmp_path / "linked" / "v.csv").exit_code == 0
+    assert len(load_verdicts(tmp_path / "real" / "v.csv")) == 2

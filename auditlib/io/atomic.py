@@ -49,8 +49,9 @@ def unstaged(path: Path) -> Path:
 
 
 def writable(path: Path, folder_ok: bool = False) -> Path:
-    """``path`` once its folder exists; refuses a folder where a file goes (unless ``folder_ok``)."""
-    folder(path.parent)
+    """``path`` once its folder exists (the folder may be reached through a link; the file is
+    never written through one); refuses a folder where a file goes (unless ``folder_ok``)."""
+    folder(path.parent.resolve())
     if not folder_ok and path.is_dir() and not path.is_symlink():
         raise OutputError(str(path), "is a folder, not a file")
     return path
