@@ -12,11 +12,13 @@ from .classify import classify, classify_texts
 from .decide import decide
 from .errors import InputError
 from .policy import Policy, load_policy
-from .readers import MessageLog, read_log, read_messages, register_format
-from .registry import Registry, read_registry
+from .io.formats import register_format
+from .io.log import MessageLog, read_log, read_messages
+from .io.registry_files import read_registry
+from .registry import Registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
-from .writers import write_table
+from .io.tables import write_table
 
 __all__ = [
     "audit", "audit_files", "run_audit", "AuditRun", "read_log", "MessageLog", "classify", "classify_texts", "decide", "resolve",

@@ -15,8 +15,9 @@ from .decide import decide
 from .errors import collect_input_warnings
 from .policy import Policy, load_policy
 from .privacy import mask_recipients
-from .readers import MessageLog, canonical_messages, raise_first_rejection, read_log
-from .registry import Registry, read_registry
+from .io.log import MessageLog, canonical_messages, raise_first_rejection, read_log
+from .io.registry_files import read_registry
+from .registry import Registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
 

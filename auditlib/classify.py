@@ -23,7 +23,7 @@ import pandas as pd
 
 from .frames import distinct_rows, expand
 from .policy import Policy
-from .textmodel import Head, Occurrences, TextModel, load_model
+from .textmodel import Head, Occurrences, TextModel
 
 CHUNK = 5_000  # texts classified together
 
@@ -63,7 +63,7 @@ def classify_texts(subject: pd.Series, body: pd.Series, policy: Policy) -> pd.Da
     Texts are read in chunks on all cores: Arrow and NumPy release the GIL, and
     chunk-sized arrays stay in cache.
     """
-    model = load_model(policy.model_path)
+    model = policy.model
     starts = range(0, len(subject), CHUNK)
     with ThreadPoolExecutor(max_workers=min(len(starts), os.cpu_count() or 1) or 1) as pool:
         parts = list(pool.map(lambda i: _classify_chunk(model, subject.iloc[i:i + CHUNK], body.iloc[i:i + CHUNK], policy), starts))

@@ -2,21 +2,31 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
 from .errors import InputError
+from .workers import Interrupted, interruptible
 
 
 class Group(click.Group):
-    """Unusable input ends the command with one line and exit status 2, never a traceback."""
+    """Unusable input ends the command with one line and exit status 2, never a traceback;
+    SIGTERM or SIGINT with one line and status 130, after the outputs' staged files are removed."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with interruptible():
+                return super().invoke(ctx)
+        except Interrupted as stop:
+            click.echo(f"auditlib: stopped by {stop}; the previous outputs are left as they were", err=True)
+            sys.exit(130)
         except InputError as err:
             click.echo(f"auditlib: error: {err}", err=True)
+            sys.exit(2)
+        except OSError as err:  # a file the command could not read or write, wherever it was met
+            click.echo(f"auditlib: error: {err.filename or '(file system)'}: {err.strerror or err}", err=True)
             sys.exit(2)
 
 
@@ -62,18 +72,19 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     are the same as in one piece.
 
     Every row read is accounted for: rows read = verdicts + rejected rows (OUT.rejected.csv)
-    + identical copies removed, printed and stored in OUT.manifest.json with the inputs' SHA-256.
+    + identical copies removed, printed and stored in OUT.manifest.json (OUT being the output's full name) with the inputs' SHA-256.
 
     Exit status 0 when the audit ran, whatever it found; 2 with a one-line reason naming
     file, row and column when input is unusable.
     """
     import pandas as pd
 
-    from .engines import AuditJob, run_engine
-    from .manifest import record_run
+    from .engines import AuditJob, run_engine, to_folder
+    from .io.atomic import Replacement, refuse_inputs
+    from .io.manifest import record_run, sidecar
     from .policy import load_policy
     from .privacy import mask_key
-    from .readers import raise_first_rejection
+    from .io.log import raise_first_rejection
 
     started = pd.Timestamp.now(tz="UTC")
     policy = load_policy(policy_file)
@@ -83,14 +94,18 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
                    reader_options={"customer_ids": customer_ids}, batch_rows=batch_rows, scheduler=scheduler,
                    strict=strict, mask_key=mask_key() if mask_recipients else None)
-    run = run_engine(engine, job)
-    if strict:  # in memory, the audit stopped before writing; batches are checked once written
-        raise_first_rejection(run.rejected)
-    for warning in run.warnings:
-        click.echo(f"auditlib: warning: {warning}", err=True)
+    refuse_inputs([output, sidecar(output, "rejected.csv"), sidecar(output, "manifest.json")], [*messages, registry_dir])
     options = {"engine": engine, "evidence": evidence, "strict": strict, "mask_recipients": mask_recipients,
                "customer_ids": list(customer_ids), "microsoft_domains": list(policy.microsoft_domains)}
-    click.echo(f"auditlib: {record_run(job, run, started, options)}", err=True)
+    with Replacement() as files:  # the verdicts, rejected rows and manifest replace the previous ones together
+        staged = files.stage(output, folder_ok=engine == "dask" and to_folder(output))
+        run = run_engine(engine, replace(job, output=staged))
+        if strict:  # in memory, the audit stopped before writing; batches are checked once written
+            raise_first_rejection(run.rejected)
+        summary = record_run(job, run, staged, files, started, options)
+    for warning in run.warnings:
+        click.echo(f"auditlib: warning: {warning}", err=True)
+    click.echo(f"auditlib: {summary}", err=True)
 
 
 @main.command()
@@ -138,7 +153,8 @@ def from_partner_center(out_dir, customer_files, subscription_files, partner_id,
     Each subscription becomes a csp agreement from its creation date; Partner Center does not
     know direct agreements (EA, MCA, ...): add those to agreements.csv by hand.
     """
-    from .partner_center import Partner, build_registry, write_registry
+    from .io.registry_files import write_registry
+    from .partner_center import Partner, build_registry
 
     partner = Partner(partner_id, partner_type, partner_name, sender_domains)
     build = build_registry(customer_files, subscription_files, partner, cloud, policy_file)
@@ -172,7 +188,8 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
     """Per-partner violation reports (HTML, notebook, CSV), an overview and an index.html.
 
     Reads a verdicts file (--verdicts) or audits MESSAGES first. Exit status 0 when every
-    report was written, 1 when some failed (the others are still written), 2 on unusable input.
+    report was written, 1 when some failed (the others are still written), 2 on unusable input,
+    130 when stopped by SIGTERM or SIGINT (the index and manifest list what finished).
     """
     from .errors import InputError
     from .privacy import mask_key
@@ -190,9 +207,13 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
     if "rows_read" in account:
         click.echo(f"auditlib: {account['rows_read']} rows read, {account['verdicts']} verdicts, {account['rejected']} rejected, "
                    f"{account['duplicates_removed']} duplicates removed", err=True)
-    counts = {s: sum(p.status == s for p in result.partners) for s in ("ok", "skipped", "failed")}
+    counts = {s: sum(p.status == s for p in result.partners) for s in ("ok", "skipped", "failed", "interrupted")}
     click.echo(f"auditlib: {len(result.partners)} partner reports ({counts['ok']} written, {counts['skipped']} unchanged, "
-               f"{counts['failed']} failed), overview {result.overview.status} -> {result.out_dir / 'index.html'}", err=True)
+               f"{counts['failed']} failed, {counts['interrupted']} not run), overview {result.overview.status} "
+               f"-> {result.out_dir / 'index.html'}", err=True)
+    if result.interrupted:
+        click.echo(f"auditlib: stopped by {result.interrupted}; the index lists what finished", err=True)
+        sys.exit(130)
     failures = [f"{p.partner_id} ({p.error})" for p in result.failed]
     if result.overview.status == "failed":
         failures.append(f"overview ({result.overview.error})")

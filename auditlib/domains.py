@@ -6,9 +6,21 @@ import pandas as pd
 from .frames import per_distinct, split_list
 
 
+def normal_domain(domain: str) -> str:
+    """A domain as compared everywhere: lower case, no trailing dot, an internationalised name
+    as its punycode (``bücher.example`` is ``xn--bcher-kva.example``), on both sides of a match."""
+    domain = domain.strip().lower().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid name (an empty label): matches nothing listed
+        return domain
+
+
 def domain_of(addresses: pd.Series) -> pd.Series:
-    """The lower-cased domain after the last ``@`` of each address (computed per distinct address)."""
-    return per_distinct(addresses, lambda a: a.str.lower().str.rsplit("@", n=1).str[-1].str.strip().str.rstrip("."))
+    """The normalised domain after the last ``@`` of each address (computed per distinct address)."""
+    return per_distinct(addresses, lambda a: a.str.rsplit("@", n=1).str[-1].map(normal_domain, na_action="ignore"))
 
 
 def owner_of_domain(domains: pd.Series, owners: pd.Series) -> pd.Series:
@@ -35,7 +47,12 @@ def _owners(distinct: pd.Series, owners: pd.Series) -> pd.Series:
     return pd.Series(found.to_numpy(), dtype="string")
 
 
+def domain_lists(values: pd.Series) -> pd.Series:
+    """``;``-separated domain lists as Python lists of normalised domains."""
+    return split_list(values).map(lambda domains: [normal_domain(d) for d in domains])
+
+
 def domain_table(frame: pd.DataFrame, key: str, column: str) -> pd.Series:
     """``;``-separated domain lists of ``frame[column]`` as a Series domain -> ``frame[key]``."""
-    pairs = frame.assign(domain=split_list(frame[column]))[[key, "domain"]].explode("domain").dropna()
+    pairs = frame.assign(domain=domain_lists(frame[column]))[[key, "domain"]].explode("domain").dropna()
     return pd.Series(pairs[key].to_numpy(), index=pairs["domain"].to_numpy())

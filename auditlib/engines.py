@@ -15,7 +15,7 @@ candidates; ``deduplicate`` compares the keys themselves, so a hash collision co
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Mapping
 
@@ -28,13 +28,15 @@ from .audit import AuditRun, audit_log, run_audit
 from .decide import VERDICTS
 from .errors import InputError, collect_input_warnings
 from .policy import Policy
-from .readers import (
+from .io.log import (
     RECORD, REJECTED_COLUMNS, MessageLog, deduplicate, detect_format, folder_files, message_keys, message_log,
     read_log, read_message_file,
 )
-from .registry import Registry, read_registry
+from .io.registry_files import read_registry
+from .registry import Registry
 from .schema import MESSAGE_COLUMNS
-from .writers import PieceWriter, plain_columns, write_table
+from .io.manifest import account_of, new_run_id
+from .io.tables import PieceWriter, plain_columns, write_table
 
 DEFAULT_BATCH_ROWS = 500_000
 
@@ -54,6 +56,7 @@ class AuditJob:
     mask_key: bytes | None = None
     batch_rows: int | None = None  # rows per batch (pandas) or per partition of non-Parquet input (dask)
     scheduler: str | None = None  # a Dask scheduler's address; None: a local cluster
+    run_id: str = field(default_factory=new_run_id)  # stamped into the output and its manifest
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,11 @@ def outcome(runs: Iterable[AuditRun | Outcome], warnings: tuple[str, ...] = ()) 
     rejected = [r for r in rejected if len(r)]
     rejected = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame(columns=list(REJECTED_COLUMNS))
     return Outcome(counts, rejected, read, removed, tuple(said))
+
+
+def stamp(job: AuditJob, result: Outcome) -> dict:
+    """What a verdicts file says about the run that wrote it (Parquet metadata): its id and account."""
+    return {"run_id": job.run_id, "accounting": account_of(result)}
 
 
 def verdict_piece(run: AuditRun) -> pd.DataFrame:
@@ -227,8 +235,9 @@ def pandas_engine(job: AuditJob) -> Outcome:
         return _stream(job, job.batch_rows or DEFAULT_BATCH_ROWS)
     run = run_audit(job.messages, job.registry_dir, job.policy, evidence=job.evidence, progress=job.progress,
                     reader_options=job.reader_options, strict=job.strict, mask_key=job.mask_key)
-    write_table(run.verdicts, job.output)
-    return outcome([run])
+    result = outcome([run])
+    write_table(run.verdicts, job.output, stamp(job, result))
+    return result
 
 
 def _stream(job: AuditJob, batch_rows: int) -> Outcome:
@@ -255,7 +264,9 @@ def _stream(job: AuditJob, batch_rows: int) -> Outcome:
                 waiting.append(hold)
                 bar.update(log.rows_read)
         tallies.append(audit_and_write(settle(waiting)))
-    return outcome(tallies, tuple(dict.fromkeys(found)))  # other formats are read twice: each warning once
+        result = outcome(tallies)
+        out.finish(stamp(job, result))
+    return replace(result, warnings=tuple(dict.fromkeys(found)))  # other formats are read twice: each warning once
 
 
 # --------------------------------------------------------------------------- dask
@@ -347,7 +358,7 @@ def _dask_input(job: AuditJob):
     return rows, repeats, None
 
 
-def _to_folder(output: Path) -> bool:
+def to_folder(output: Path) -> bool:
     """Partitioned Parquet (a folder) when the output is a folder or a name without a suffix
     (``out/``: the shell's trailing separator is gone by the time it is a Path)."""
     return output.is_dir() or not output.suffix
@@ -373,7 +384,7 @@ def dask_engine(job: AuditJob) -> Outcome:
         meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats)
         shared = client.scatter(registry, broadcast=True)
         verdicts = rows.map_partitions(audit_partition, shared, job.policy, job.evidence, job.mask_key, repeats, meta=meta)
-        if _to_folder(job.output):
+        if to_folder(job.output):
             counts = verdicts["verdict"].map_partitions(verdict_counts, meta=pd.Series([], dtype="int64"))
             _, counts = dask.compute(verdicts.to_parquet(str(job.output), write_index=False, compute=False), counts)
             if len(settled.verdicts):
@@ -387,5 +398,11 @@ def dask_engine(job: AuditJob) -> Outcome:
                     counts += verdict_counts(future.result()["verdict"])
                     future.release()
                 out.write(verdict_piece(settled))
+                out.finish(stamp(job, tally(read, settled, counts)))
+    return replace(tally(read, settled, counts), warnings=tuple(found))
+
+
+def tally(read: AuditRun | None, settled: AuditRun, counts: pd.Series) -> Outcome:
+    """A Dask run's outcome: the client's reading and settling, and the workers' verdict counts."""
     parts = Outcome(counts, no_messages().rejected, int(counts.sum()))
-    return outcome([r for r in (read, settled) if r is not None] + [parts], tuple(found))
+    return outcome([r for r in (read, settled) if r is not None] + [parts])

@@ -44,3 +44,8 @@ def collect_input_warnings() -> Iterator[list[str]]:
             found.append(str(w.message))
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+class OutputError(InputError):
+    """An output auditlib cannot or must not write: a folder where a file goes, an input, a
+    read-only or full disk. The command line reports it like unusable input: one line, exit 2."""

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .classify import classify_texts
-from .errors import InputError
+from .io.labelled import read_labelled_files
 from .policy import Policy
 
 LABELLED_COLUMNS = ("id", "language", "subject", "body", "topic", "product")
@@ -41,23 +41,7 @@ def split_of(kinds: pd.Series) -> pd.Series:
 def read_labelled(path: str | Path) -> pd.DataFrame:
     """A labelled file (``.csv`` or ``.jsonl``), or a folder of CSV files, as text columns
     plus ``source_kind`` and ``split``."""
-    path = Path(path)
-    if path.is_dir():
-        files = sorted(path.glob("*.csv"))
-        if not files:
-            raise InputError(str(path), "the folder holds no labelled .csv file")
-        return pd.concat([read_labelled(f) for f in files], ignore_index=True)
-    if path.suffix.lower() in (".jsonl", ".ndjson"):
-        frame = pd.read_json(path, lines=True, dtype=False)
-    else:
-        frame = pd.read_csv(path, dtype="str", keep_default_na=False, encoding="utf-8-sig")
-    missing = [c for c in LABELLED_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(str(path), f"labelled file lacks column(s) {', '.join(missing)}", column=missing[0])
-    if "source_kind" not in frame.columns:
-        frame["source_kind"] = frame["source_repo"] if "source_repo" in frame.columns else path.stem
-    columns = list(LABELLED_COLUMNS) + ["source_kind"]
-    frame = frame[columns + [c for c in ("note",) if c in frame.columns]].astype({c: "str" for c in columns}).fillna("")
+    frame = read_labelled_files(path, LABELLED_COLUMNS)
     return frame.assign(split=split_of(frame["source_kind"]))
 
 

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import InputError
-from .formats.common import format_tables, read_json_items
+from .io.formats.common import format_tables, read_json_items
 from .policy import DEFAULT_POLICY_PATH, load_policy
 from .registry import REGISTRY_FILES, Registry
 from .schema import AGREEMENT_COLUMNS, CUSTOMER_COLUMNS, PARTNER_COLUMNS
@@ -170,17 +170,3 @@ def partners_frame(partner: Partner, partner_ids: pd.Series) -> pd.DataFrame:
     resellers = sorted(set(partner_ids.dropna()) - {partner.partner_id})
     rows = [own, *({"partner_id": r, "partner_type": "indirect_reseller", "parent_partner_id": parent} for r in resellers)]
     return pd.DataFrame(rows, columns=list(PARTNER_COLUMNS), dtype="str").replace("", pd.NA)
-
-
-def write_registry(build: RegistryBuild, folder: str | Path, overwrite: bool = False) -> list[Path]:
-    """Write partners.csv, customers.csv and agreements.csv into ``folder``; an existing file is
-    replaced only with ``overwrite`` (a hand-kept registry is not lost by accident)."""
-    folder = Path(folder)
-    paths = [folder / name for name in REGISTRY_FILES]
-    for path in paths:
-        if path.exists() and not overwrite:
-            raise InputError(str(path), "already exists (replace it with --force)")
-    folder.mkdir(parents=True, exist_ok=True)
-    for frame, path in zip((build.partners, build.customers, build.agreements), paths):
-        frame.to_csv(path, index=False)
-    return paths

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from types import MappingProxyType
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from .textmodel import TextModel
 
 DEFAULT_POLICY_PATH = Path(__file__).parent / "policy" / "csp_communication.toml"
 
@@ -37,6 +40,13 @@ class Policy:
     cues: Mapping[str, tuple[str, ...]]  # cue group ("product:azure") -> its phrases, features of the model
     stopwords: tuple[str, ...]  # tokens that alone make no feature (function words), as the tokeniser writes them
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
+
+    @cached_property
+    def model(self) -> "TextModel":
+        """The trained text model this policy classifies with (read once per process)."""
+        from .io.models import load_model
+
+        return load_model(self.model_path)
 
     def with_microsoft_domains(self, domains: list[str] | tuple[str, ...]) -> "Policy":
         """The same policy with another list of Microsoft sender domains (SPEC §2.2: configurable)."""

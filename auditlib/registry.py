@@ -1,16 +1,16 @@
-"""The registry (SPEC §2.2): partners, customers and their agreements over time."""
+"""The registry (SPEC §2.2): partners, customers and their agreements over time, validated
+(the folder of CSV files is read by :mod:`auditlib.io.registry_files`)."""
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from .errors import InputError, InputWarning
+from .domains import domain_lists
 from .frames import split_list
 from .policy import Policy, load_policy
-from .readers import REJECT_REASON, read_csv
 from .schema import (
     AGREEMENT_COLUMNS, CUSTOMER_COLUMNS, PARTNER_COLUMNS,
     agreement_schema, customer_schema, partner_schema, validate,
@@ -48,40 +48,13 @@ class Registry:
             end=_dates(agreements["end_date"], afile, "end_date"),
         )
         late = agreements["end"].notna() & (agreements["end"] <= agreements["start"])
-        _fail_at(late, afile, "end_date", lambda r: f"end_date {agreements['end_date'].iloc[r]} is not after start_date {agreements['start_date'].iloc[r]}")
+        fail_at(late, afile, "end_date", lambda r: f"end_date {agreements['end_date'].iloc[r]} is not after start_date {agreements['start_date'].iloc[r]}")
         for frame, column, file in ((customers, "domains", cfile), (partners, "sender_domains", pfile)):
             _check_domains_unique(frame, column, file)
         registry = cls(partners, customers, agreements)
         for warning in overlap_warnings(overlapping_csp(registry), afile):
             warnings.warn(InputWarning(warning), stacklevel=2)
         return registry
-
-
-def read_registry(folder: str | Path, policy: Policy | None = None) -> Registry:
-    """Read and validate ``partners.csv``, ``customers.csv`` and ``agreements.csv`` from a folder."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(str(folder), "registry folder not found")
-    paths = [folder / name for name in REGISTRY_FILES]
-    others = sorted(p.name for p in folder.iterdir() if p.name not in REGISTRY_FILES and not p.name.startswith("."))
-    for path in paths:
-        if not path.is_file():
-            found = f" (the folder holds: {', '.join(others)})" if others else ""
-            raise InputError(str(path), f"registry file missing{found}")
-    for name in others:
-        warnings.warn(InputWarning(f"{folder / name}: not a registry file, not read (a registry is {', '.join(REGISTRY_FILES)})"),
-                      stacklevel=2)
-    frames = [_registry_table(path) for path in paths]
-    return Registry.from_frames(*frames, policy=policy, names=tuple(str(p) for p in paths))
-
-
-def _registry_table(path: Path) -> pd.DataFrame:
-    """A registry CSV; a row the reader would reject (a ragged row) is an error: the registry decides every verdict."""
-    frame = read_csv(path)
-    if REJECT_REASON in frame:
-        reason = frame.pop(REJECT_REASON)
-        _fail_at(reason.notna(), str(path), None, lambda r: reason.iloc[r])
-    return frame
 
 
 def overlapping_csp(registry: Registry) -> pd.DataFrame:
@@ -133,34 +106,50 @@ def _clean(frame: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
 
 def _dates(values: pd.Series, file: str, column: str) -> pd.Series:
     parsed = pd.to_datetime(values, format="%Y-%m-%d", utc=True, errors="coerce")
-    _fail_at(parsed.isna() & values.notna(), file, column, lambda r: f"{values.iloc[r]!r} is not a date (YYYY-MM-DD)")
+    fail_at(parsed.isna() & values.notna(), file, column, lambda r: f"{values.iloc[r]!r} is not a date (YYYY-MM-DD)")
     return parsed
 
 
-def _fail_at(bad: pd.Series, file: str, column: str, reason) -> None:
+def fail_at(bad: pd.Series, file: str, column: str, reason) -> None:
     if bad.any():
         row = int(bad.to_numpy().nonzero()[0][0])
         raise InputError(file, reason(row), row=row + 1, column=column)
 
 
+def _check_parents(partners: pd.DataFrame, pfile: str) -> None:
+    """SPEC §2.2: only an indirect reseller has a parent, and it is an indirect provider. So no
+    partner is its own parent and no chain of parents is a cycle (A's mail would count as B's)."""
+    parent, partner = partners["parent_partner_id"], partners["partner_id"]
+    fail_at(parent.notna() & ~parent.isin(set(partner)), pfile, "parent_partner_id",
+             lambda r: f"unknown partner {parent.iloc[r]!r}")
+    fail_at(parent == partner, pfile, "parent_partner_id", lambda r: f"partner {partner.iloc[r]!r} is its own parent")
+    grandparent = parent.map(partners.set_index("partner_id")["parent_partner_id"])
+    fail_at(parent.notna() & (grandparent == partner), pfile, "parent_partner_id",
+             lambda r: f"a cycle: {partner.iloc[r]!r} and {parent.iloc[r]!r} name each other as parent")
+    kind = partners["partner_type"]
+    fail_at(parent.notna() & (kind != "indirect_reseller"), pfile, "parent_partner_id",
+             lambda r: f"a {kind.iloc[r]} partner has no parent (only an indirect_reseller does)")
+    parent_kind = parent.map(partners.set_index("partner_id")["partner_type"])
+    fail_at(parent.notna() & (parent_kind != "indirect_provider"), pfile, "parent_partner_id",
+             lambda r: f"parent {parent.iloc[r]!r} is a {parent_kind.iloc[r]}, not an indirect_provider")
+
+
 def _check_references(partners, customers, agreements, pfile: str, afile: str) -> None:
     known_partners = set(partners["partner_id"])
-    parent = partners["parent_partner_id"]
-    _fail_at(parent.notna() & ~parent.isin(known_partners), pfile, "parent_partner_id",
-             lambda r: f"unknown partner {parent.iloc[r]!r}")
+    _check_parents(partners, pfile)
     customer = agreements["customer_id"]
-    _fail_at(~customer.isin(set(customers["customer_id"])), afile, "customer_id",
+    fail_at(~customer.isin(set(customers["customer_id"])), afile, "customer_id",
              lambda r: f"unknown customer {customer.iloc[r]!r}")
     csp = agreements["channel"] == "csp"
     partner = agreements["partner_id"]
-    _fail_at(csp & partner.isna(), afile, "partner_id", lambda r: "a csp agreement needs its partner of record")
-    _fail_at(csp & partner.notna() & ~partner.isin(known_partners), afile, "partner_id",
+    fail_at(csp & partner.isna(), afile, "partner_id", lambda r: "a csp agreement needs its partner of record")
+    fail_at(csp & partner.notna() & ~partner.isin(known_partners), afile, "partner_id",
              lambda r: f"unknown partner {partner.iloc[r]!r}")
 
 
 def _check_domains_unique(frame: pd.DataFrame, column: str, file: str) -> None:
     """A domain owned by two customers (or partners) would make resolution ambiguous."""
-    owned = split_list(frame[column]).explode().dropna()
+    owned = domain_lists(frame[column]).explode().dropna()
     twice = owned[owned.duplicated()]
     if len(twice):
         row = int(twice.index[0])

@@ -4,20 +4,22 @@ Each partner's report is ``notebooks/partner_report.ipynb`` executed by papermil
 kernel of *this* interpreter (whatever kernelspecs the user has installed), then exported to
 HTML without code by nbconvert with an offline template: plotly.js is written once next to
 the reports and loaded from there, never from the network. Reports run in parallel worker
-processes; a partner whose inputs and notebook did not change since the last run (same key
-in ``manifest.json``) is skipped unless forced. A failing report does not stop the others.
+processes; a partner whose inputs and notebook did not change since the last run is skipped
+unless forced, but only when its HTML, CSV and notebook are the very files that run recorded
+(by SHA-256 in ``manifest.json``) and its notebook completed. A failing report does not stop
+the others. One run writes a folder at a time (a lock); every file is written atomically; on
+SIGTERM or SIGINT the workers are killed and the index and manifest say what finished.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-import re
+import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
 from importlib.metadata import version
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Iterable
 
@@ -27,13 +29,19 @@ from jupyter_client.manager import AsyncKernelManager
 from tqdm.auto import tqdm
 from traitlets import default
 
-from . import summarise
+from . import summarise, workers
 from .charts import render
-from .manifest import accounting, read_accounting, sidecar
+from .errors import OutputError
+from .io.atomic import folder, os_errors, refuse_inputs, staging, sweep, write_text
+from .io.digests import input_digests, sha256_file
+from .io.inputs import Inputs, load_inputs
+from .io.lock import locked
+from .io.manifest import accounting, sidecar, verified_manifest
+from .io.names import safe_name
+from .io.tables import write_table
 from .policy import load_policy
 from .privacy import mask_recipients
 from .registry import REGISTRY_FILES
-from .writers import write_table
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -66,16 +74,7 @@ class InterpreterKernelManager(AsyncKernelManager):
         return "auto"
 
 
-# ----------------------------------------------------------------------------- names and keys
-
-def safe_name(partner_id: str) -> str:
-    """A file-name stem for a partner id: ``[A-Za-z0-9_-]`` only; an id that needed changing
-    (``../x``, ``a/b``, ``CON``-like tricks) gets a short digest so two ids never share a file."""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "_", partner_id).strip("_")[:60]
-    if stem == partner_id:
-        return stem
-    return f"{stem or 'partner'}-{hashlib.sha256(partner_id.encode()).hexdigest()[:10]}"
-
+# ----------------------------------------------------------------------------- keys
 
 def frame_digest(frame: pd.DataFrame) -> str:
     """SHA-256 of a frame's values (row hashes), to tell whether a partner's rows changed."""
@@ -103,27 +102,37 @@ class Job:
 
 @dataclass
 class Outcome:
-    status: str  # ok | failed | skipped
+    status: str  # ok | failed | skipped | interrupted
     seconds: float = 0.0
     error: str = ""
 
 
 def execute(job: Job) -> Outcome:
-    """Run one notebook with papermill (kept even when it fails) and export it to HTML."""
+    """Run one notebook with papermill (kept even when it fails) and export it to HTML; each
+    file appears whole, under its name, only once written."""
     import papermill as pm
 
     started = time.perf_counter()
+    temp, failure = staging(job.executed), ""
     try:
         pm.execute_notebook(
-            str(job.notebook), str(job.executed), parameters=job.parameters, progress_bar=False,
+            str(job.notebook), str(temp), parameters=job.parameters, progress_bar=False,
             kernel_manager_class=InterpreterKernelManager,
         )
-    except pm.PapermillExecutionError as err:
-        return Outcome("failed", time.perf_counter() - started, f"{err.ename}: {err.evalue}")
-    except Exception as err:  # a kernel that died or never started: report it, run the others
+    except pm.PapermillExecutionError as err:  # it ran and failed: kept, it shows why
+        failure = f"{err.ename}: {err.evalue}"
+    except Exception as err:  # a kernel that died or never started, a full disk: nothing worth keeping
+        temp.unlink(missing_ok=True)
         return Outcome("failed", time.perf_counter() - started, f"{type(err).__name__}: {err}")
-    export_html(job.executed, job.html, job.plotlyjs_src, job.title)
-    return Outcome("ok", time.perf_counter() - started)
+    try:
+        with os_errors(job.executed):
+            os.replace(temp, job.executed)
+        if not failure:
+            export_html(job.executed, job.html, job.plotlyjs_src, job.title)
+    except OutputError as err:
+        temp.unlink(missing_ok=True)
+        failure = str(err)
+    return Outcome("failed" if failure else "ok", time.perf_counter() - started, failure)
 
 
 @cache
@@ -146,7 +155,16 @@ def export_html(executed: Path, html: Path, plotlyjs_src: str, title: str) -> No
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
     book.metadata["title"] = title
     body, _ = _exporter().from_notebook_node(book, resources={"plotlyjs_src": plotlyjs_src})
-    html.write_text(body, encoding="utf-8")
+    write_text(html, body)
+
+
+def completed(executed: Path) -> bool:
+    """Whether papermill ran the notebook to its end without an exception."""
+    try:
+        meta = json.loads(executed.read_text(encoding="utf-8")).get("metadata", {}).get("papermill", {})
+    except (OSError, ValueError):
+        return False
+    return bool(meta.get("end_time")) and not meta.get("exception")
 
 
 # ----------------------------------------------------------------------------- the run
@@ -160,6 +178,7 @@ class PartnerResult:
     key: str
     error: str = ""
     headline: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)  # {"html" | "notebook" | "csv": sha256} once written
 
 
 @dataclass
@@ -168,6 +187,7 @@ class RunResult:
     partners: list[PartnerResult]
     overview: Outcome
     account: dict = field(default_factory=dict)  # the manifest's "accounting" and "warnings"
+    interrupted: str = ""  # the signal that stopped the run, if one did
 
     @property
     def failed(self) -> list[PartnerResult]:
@@ -192,19 +212,30 @@ def run_reports(
 
     With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written.
     """
-    out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()
-    (out_dir / PARTNER_DIR).mkdir(parents=True, exist_ok=True)
-    inputs, verdicts_path = _inputs(out_dir, registry, verdicts, list(messages), mask_key)
+    out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()  # the folder may be a link; nothing in it is followed
+    messages = list(messages)
+    copy = _verdicts_copy(out_dir, verdicts, mask_key)
+    refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],
+                  [*messages, registry, *([verdicts] if verdicts else [])])
+    folder(out_dir)
+    with locked(out_dir):
+        for written in (out_dir, folder(out_dir / PARTNER_DIR)):
+            sweep(written)
+        return _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, force, progress, notebooks, mask_key)
+
+
+def _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, force, progress, notebooks, mask_key) -> RunResult:
+    inputs, verdicts_path = _inputs(out_dir, registry, verdicts, messages, mask_key)
     period = summarise.Period.of(start, end, inputs.verdicts["sent_at"])
     chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
     for partner_id in chosen:
         summarise.partner_record(inputs.registry, partner_id)
     previous = _previous_manifest(out_dir)
-    (out_dir / PLOTLYJS).write_text(_plotlyjs(), encoding="utf-8")
+    write_text(out_dir / PLOTLYJS, _plotlyjs())
     base = {"verdicts": str(verdicts_path), "messages": [], "registry": str(Path(registry).resolve()),
             "start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"}
-    notebook_digests = summarise.input_digests(notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
-    registry_digests = summarise.input_digests(Path(registry) / name for name in REGISTRY_FILES)
+    notebook_digests = input_digests(notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
+    registry_digests = input_digests(Path(registry) / name for name in REGISTRY_FILES)
     common = {"inputs": inputs.digests, "period": period.label(), "auditlib": version("auditlib"),
               "policy": load_policy().version, "masked": mask_key is not None}
 
@@ -216,69 +247,106 @@ def run_reports(
                       notebook=notebook_digests[str(notebooks / "partner_report.ipynb")], **{k: common[k] for k in ("auditlib", "policy")})
         before = previous.get("partners", {}).get(partner_id, {})
         paths = _partner_paths(out_dir, stem)
-        if not force and before.get("key") == key and before.get("status") in ("ok", "skipped") and all(p.exists() for p in paths.values()):
-            results[partner_id] = PartnerResult(partner_id, stem, "skipped", 0.0, key)
+        if not force and _unchanged(before, key, paths):
+            results[partner_id] = PartnerResult(partner_id, stem, "skipped", before.get("seconds", 0.0), key,
+                                                files=before["files"])
             continue
-        write_table(summarise.findings(summarise.violations(rows[period.mask(rows["sent_at"])]), inputs.registry.customers,
-                                       load_policy()), paths["csv"])
-        pending[partner_id] = (key, Job(partner_id, notebooks / "partner_report.ipynb", paths["notebook"], paths["html"],
-                                        base | {"partner_id": partner_id}, f"../{PLOTLYJS}", f"Violations report: {partner_id}"))
-        results[partner_id] = PartnerResult(partner_id, stem, "pending", 0.0, key)
+        results[partner_id] = PartnerResult(partner_id, stem, "interrupted", 0.0, key)
+        try:
+            write_table(summarise.findings(summarise.violations(rows[period.mask(rows["sent_at"])]),
+                                           inputs.registry.customers, load_policy()), paths["csv"])
+        except OutputError as err:  # a full or read-only disk: this report fails, the others still run
+            results[partner_id].status, results[partner_id].error = "failed", str(err)
+            continue
+        pending[partner_id] = Job(partner_id, notebooks / "partner_report.ipynb", paths["notebook"], paths["html"],
+                                  base | {"partner_id": partner_id}, f"../{PLOTLYJS}", f"Violations report: {partner_id}")
 
     overview_key = run_key(notebook=notebook_digests[str(notebooks / "overview.ipynb")], **common)
     overview_job = Job("overview", notebooks / "overview.ipynb", out_dir / "overview.ipynb", out_dir / "overview.html",
                        base, PLOTLYJS, "Violations overview: all partners")
     run_overview = force or bool(pending) or previous.get("overview", {}).get("key") != overview_key \
         or not overview_job.html.exists()
-    with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=get_context("spawn")) as pool, \
-            tqdm(total=len(pending) + run_overview, desc="reports", unit="report", disable=not progress) as bar:
-        futures = {pool.submit(execute, job): partner_id for partner_id, (key, job) in pending.items()}
-        for future in as_completed(futures):
-            partner_id = futures[future]
-            outcome = future.result()
-            results[partner_id].status, results[partner_id].seconds, results[partner_id].error = outcome.status, outcome.seconds, outcome.error
-            bar.set_postfix_str(f"{partner_id}: {outcome.status}")
-            bar.update()
-        overview = pool.submit(execute, overview_job).result() if run_overview else Outcome("skipped")
-        bar.update(run_overview)
+    overview, interrupted = Outcome("interrupted" if run_overview else "skipped"), ""
+    pool = workers.pool(jobs)
+    try:
+        with workers.interruptible(), \
+                tqdm(total=len(pending) + run_overview, desc="reports", unit="report", disable=not progress) as bar:
+            futures = {pool.submit(execute, job): partner_id for partner_id, job in pending.items()}
+            for future in as_completed(futures):
+                partner_id = futures[future]
+                outcome = future.result()
+                result = results[partner_id]
+                result.status, result.seconds, result.error = outcome.status, outcome.seconds, outcome.error
+                result.files = _digests(_partner_paths(out_dir, result.file)) if outcome.status == "ok" else {}
+                bar.set_postfix_str(f"{partner_id}: {outcome.status}")
+                bar.update()
+            if run_overview:
+                overview = pool.submit(execute, overview_job).result()
+            bar.update(run_overview)
+    except workers.Interrupted as err:
+        interrupted = str(err)
+    finally:
+        workers.stop(pool)
+        sweep(out_dir / PARTNER_DIR)
 
     table = summarise.partner_table(inputs.verdicts, inputs.registry, period).set_index("partner_id")
     before = summarise.partner_table(inputs.verdicts, inputs.registry, period.previous()).set_index("partner_id")["violations"]
     for partner_id, result in results.items():
         result.headline = _headline(table.loc[partner_id], int(before.get(partner_id, 0)))
-        if result.status == "skipped":
-            old = previous["partners"][partner_id]
-            result.seconds, result.error = old.get("seconds", 0.0), ""
-    result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts))
+    result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts), interrupted)
+    _write_index(result, inputs.registry, period)  # first: on a filling disk, the page people read
     _write_manifest(result, common | result.account, notebook_digests, overview_key, period)
-    _write_index(result, inputs.registry, period)
     return result
 
 
-def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None) -> tuple[summarise.Inputs, Path]:
+def _unchanged(before: dict, key: str, paths: dict[str, Path]) -> bool:
+    """A partner's last report still stands: same key, and its HTML, CSV and notebook are the
+    files that run wrote (SHA-256) with the notebook run to its end."""
+    if before.get("key") != key or before.get("status") not in ("ok", "skipped") or not before.get("files"):
+        return False
+    return before["files"] == _digests(paths) and completed(paths["notebook"])
+
+
+def _digests(paths: dict[str, Path]) -> dict[str, str]:
+    return {name: sha256_file(path) if path.is_file() and not path.is_symlink() else "" for name, path in paths.items()}
+
+
+def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None) -> tuple[Inputs, Path]:
     """Load the verdicts, or audit the messages once (rejected rows beside the verdicts) and keep
     the verdicts for the notebooks. Masked verdicts are written to ``out_dir`` for the notebooks to read."""
-    inputs = summarise.load_inputs(verdicts=verdicts or "", messages=messages, registry=registry)
+    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry)
     if mask_key is not None:
         inputs = replace(inputs, verdicts=mask_recipients(inputs.verdicts, mask_key))
-    elif verdicts:
+    path = _verdicts_copy(out_dir, verdicts, mask_key)
+    if path is None:
         return inputs, Path(verdicts).resolve()
-    path = out_dir / ("verdicts.masked.parquet" if verdicts else "verdicts.parquet")
     write_table(inputs.verdicts, path)
-    if inputs.run is not None and len(inputs.run.rejected):
-        rejected = inputs.run.rejected
+    rejected = inputs.run.rejected if inputs.run is not None else []
+    if len(rejected):
         write_table(rejected if mask_key is None else mask_recipients(rejected, mask_key), sidecar(path, "rejected.csv"))
+    else:
+        with os_errors(path):
+            sidecar(path, "rejected.csv").unlink(missing_ok=True)
     return inputs, path
 
 
-def _account(inputs: summarise.Inputs, verdicts) -> dict:
+def _verdicts_copy(out_dir: Path, verdicts, mask_key: bytes | None) -> Path | None:
+    """Where the run writes the verdicts its notebooks read: those it audited, or masked ones;
+    ``None`` when the notebooks read the given verdicts file itself."""
+    if not verdicts:
+        return out_dir / "verdicts.parquet"
+    return out_dir / "verdicts.masked.parquet" if mask_key is not None else None
+
+
+def _account(inputs: Inputs, verdicts) -> dict:
     """The manifest's account of rows: the audit's when it ran here, else the one ``auditlib audit``
-    left beside the verdicts file (absent: only the verdicts are counted)."""
+    left beside the verdicts file (checked to describe it; absent: only the verdicts are counted)."""
     run = inputs.run
     counts = inputs.verdicts["verdict"].astype("str").value_counts().reindex(summarise.VERDICTS, fill_value=0).to_dict()
     if run is not None:
         return {"accounting": accounting(run.rows_read, counts, len(run.rejected), run.duplicates), "warnings": list(run.warnings)}
-    return {"accounting": read_accounting(Path(verdicts)) or {"verdicts": len(inputs.verdicts), "by_verdict": counts}}
+    manifest = verified_manifest(Path(verdicts))
+    return {"accounting": manifest["accounting"] if manifest else {"verdicts": len(inputs.verdicts), "by_verdict": counts}}
 
 
 def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:
@@ -319,10 +387,11 @@ def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_k
         "accounting": common["accounting"],
         "warnings": common.get("warnings", []),
         "notebooks": notebooks,
+        "interrupted": result.interrupted,
         "overview": asdict(result.overview) | {"key": overview_key},
         "partners": {p.partner_id: asdict(p) for p in result.partners},
     }
-    (result.out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_text(result.out_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
 
 
 def _write_index(result: RunResult, registry, period: summarise.Period) -> None:
@@ -331,4 +400,4 @@ def _write_index(result: RunResult, registry, period: summarise.Period) -> None:
     rows = [asdict(p) | names.loc[p.partner_id].to_dict() | links[p.partner_id] for p in result.partners]
     rows.sort(key=lambda r: (-r["headline"]["violations"], r["headline"]["compliance_rate"] or 0.0))
     page = render("index.html.j2", rows=rows, period=period, overview=result.overview, generated_at=pd.Timestamp.now(tz="UTC"))
-    (result.out_dir / "index.html").write_text(page, encoding="utf-8")
+    write_text(result.out_dir / "index.html", page)

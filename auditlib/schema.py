@@ -24,8 +24,9 @@ VERDICT_COLUMNS = (
     "sender_party", "topic", "product", "verdict", "rule_id", "severity", "reason", "policy_version",
 )
 
-ADDRESS_PATTERN = r"^[^@\s]+@[^@\s]+$"
-_DOMAIN_LIST = r"^\s*[A-Za-z0-9.-]+(\s*;\s*[A-Za-z0-9.-]+)*\s*;?\s*$"
+# one address: no blanks, square brackets or list separators (a JSON array or "a, b" is not one)
+ADDRESS_PATTERN = r"^[^@\s\[\],;]+@[^@\s\[\],;]+$"
+_DOMAIN_LIST = r"^\s*[\w.-]+(\s*;\s*[\w.-]+)*\s*;?\s*$"  # \w: internationalised names too
 
 
 def _text(required: bool = True, nullable: bool = False, **kw) -> pa.Column:
@@ -33,7 +34,7 @@ def _text(required: bool = True, nullable: bool = False, **kw) -> pa.Column:
 
 
 def _filled(name: str) -> pa.Column:
-    return _text(checks=pa.Check.str_length(min_value=1, error=f"{name} is empty"))
+    return _text(checks=pa.Check.str_matches(r"\s*\S", error=f"{name} is empty or blank"))
 
 
 def _one_of(values, required: bool = False, nullable: bool = True) -> pa.Column:

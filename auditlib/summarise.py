@@ -7,93 +7,17 @@ all read figures from here, so a number means the same everywhere.
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
 
 import pandas as pd
 
 from .decide import CASES, VERDICTS
 from .errors import InputError
 from .policy import Policy
-from .readers import input_files
 from .registry import Registry
-from .schema import VERDICT_COLUMNS
-
-if TYPE_CHECKING:
-    from .audit import AuditRun
 
 MONTH = "M"
 WEEK = "W"
-
-
-# ----------------------------------------------------------------------------- inputs
-
-def load_verdicts(path: str | Path) -> pd.DataFrame:
-    """A verdicts file written by ``auditlib audit`` (.csv or .parquet), with its types restored."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(str(path), "verdicts file not found")
-    if path.suffix.lower() == ".parquet":
-        frame = pd.read_parquet(path)
-    elif path.suffix.lower() == ".csv":
-        frame = pd.read_csv(path, dtype="str", keep_default_na=False, na_values=[""], encoding="utf-8-sig")
-    else:
-        raise InputError(str(path), "verdicts must be a .csv or .parquet file")
-    missing = [c for c in VERDICT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(str(path), f"not a verdicts file: missing column(s) {', '.join(missing)}")
-    sent_at = pd.to_datetime(frame["sent_at"], utc=True, format="ISO8601", errors="coerce")
-    bad = sent_at.isna()
-    if bad.any():
-        row = int(bad.to_numpy().nonzero()[0][0])
-        raise InputError(str(path), f"{frame['sent_at'].iloc[row]!r} is not a time", row=row + 1, column="sent_at")
-    verdict = frame["verdict"].astype("str")
-    unknown = ~verdict.isin(VERDICTS)
-    if unknown.any():
-        row = int(unknown.to_numpy().nonzero()[0][0])
-        raise InputError(str(path), f"{verdict.iloc[row]!r} is not a verdict", row=row + 1, column="verdict")
-    return frame.assign(sent_at=sent_at, verdict=pd.Categorical(verdict, categories=VERDICTS))
-
-
-@dataclass(frozen=True)
-class Inputs:
-    """What a report reads: the verdicts, the registry (names, clouds, resellers) and the input files' digests."""
-
-    verdicts: pd.DataFrame
-    registry: Registry
-    digests: dict[str, str]
-    run: "AuditRun | None" = None  # the audit of the message logs, when they were given: rejected rows, the account
-
-
-def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), registry: str | Path = "") -> Inputs:
-    """A verdicts file, or message logs audited here (with evidence), plus the registry folder."""
-    from .audit import run_audit
-    from .registry import REGISTRY_FILES, read_registry
-
-    messages = [messages] if isinstance(messages, (str, Path)) else list(messages)
-    if bool(verdicts) == bool(messages):
-        raise InputError("(inputs)", "give either a verdicts file or message logs, not both or neither")
-    folder = Path(registry)
-    run = None if verdicts else run_audit(messages, folder, evidence=True)
-    frame = load_verdicts(verdicts) if verdicts else run.verdicts
-    files = ([verdicts] if verdicts else input_files(messages)) + [folder / name for name in REGISTRY_FILES]
-    return Inputs(frame, read_registry(folder), input_digests(files), run)
-
-
-def sha256_file(path: str | Path) -> str:
-    """Hex SHA-256 of a file's bytes (the reports cite their inputs by it)."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def input_digests(paths: Iterable[str | Path]) -> dict[str, str]:
-    """``{path: sha256}`` for each input file, in the order given."""
-    return {str(p): sha256_file(p) for p in paths}
 
 
 # ----------------------------------------------------------------------------- periods

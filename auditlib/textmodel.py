@@ -4,15 +4,15 @@ and the n-grams that moved them out.
 The model is data, not code: the token table, the n-gram keys it weighs, the policy's
 cue phrases (product names, topic keywords) and one weight matrix per head (``topic``,
 ``product``), trained by :mod:`auditlib.training` from the labelled corpus in
-``tests/eval/corpus`` and shipped beside the policy file. Scoring a batch of texts is a
+``tests/eval/corpus`` and shipped beside the policy file (read and written by
+:mod:`auditlib.io.models`). Scoring a batch of texts is a
 few array operations: each n-gram occurrence adds its weight row to its text's scores
 (``np.bincount``), so there is no loop over texts, only over a head's handful of labels.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache, cached_property
-from pathlib import Path
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -136,36 +136,3 @@ class TextModel:
         offsets = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=found.rows))]).astype(np.int32)
         lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(self.names[shown], pa.string()))
         return pd.Series(pc.binary_join(lists, ", ").to_numpy(zero_copy_only=False), dtype=object)
-
-
-def save_model(model: TextModel, path: str | Path) -> None:
-    """Write ``model`` as one compressed ``.npz`` (plain arrays, no pickled objects; weights in
-    half precision, ample for scores that are sums of a few dozen of them)."""
-    arrays = {
-        "version": np.array(model.version), "tokens": model.table.tokens.astype(str), "keys": model.keys,
-        "names": model.names.astype(str), "cue_keys": model.cue_keys, "cue_group": model.cue_group,
-        "groups": np.array(model.groups, dtype=str), "heads": np.array(list(model.heads), dtype=str),
-        "reply_prefix": np.array(model.reply_prefix),
-    }
-    for name, head in model.heads.items():
-        arrays |= {f"{name}.labels": np.array(head.labels, dtype=str), f"{name}.weights": head.weights.astype(np.float16),
-                   f"{name}.bias": head.bias, f"{name}.temperature": np.array(head.temperature)}
-    with open(path, "wb") as fh:
-        np.savez_compressed(fh, **arrays)
-
-
-@cache
-def load_model(path: str | Path) -> TextModel:
-    """The model stored at ``path`` (read once per process)."""
-    with np.load(path, allow_pickle=False) as data:
-        heads = {
-            str(name): Head(tuple(data[f"{name}.labels"].tolist()), data[f"{name}.weights"].astype(np.float64),
-                            data[f"{name}.bias"], float(data[f"{name}.temperature"]))
-            for name in data["heads"].tolist()
-        }
-        return TextModel(
-            version=str(data["version"]), table=TokenTable(data["tokens"].astype(object)), keys=data["keys"],
-            names=data["names"].astype(object), cue_keys=data["cue_keys"], cue_group=data["cue_group"],
-            groups=tuple(data["groups"].tolist()), heads=heads, reply_prefix=str(data["reply_prefix"]),
-        )
-

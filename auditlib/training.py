@@ -26,7 +26,8 @@ import pandas as pd
 from .evaluate import read_labelled
 from .policy import Policy, load_policy
 from .textfeatures import TokenTable, stem, tokenise
-from .textmodel import Head, TextModel, save_model
+from .io.models import save_model
+from .textmodel import Head, TextModel
 
 EVAL_DIR = Path(__file__).resolve().parents[1] / "tests" / "eval"
 MIN_DF = 2  # an n-gram must occur in this many texts to be a feature

@@ -17,7 +17,7 @@ import pandas as pd
 
 from auditlib.classify import classify, classify_texts
 from auditlib.policy import load_policy
-from auditlib.textmodel import load_model
+
 from auditlib.training import corpus_paths, read_corpus
 
 
@@ -36,7 +36,7 @@ def distinct_texts(corpus: pd.DataFrame, count: int) -> pd.DataFrame:
 
 def main(distinct: int, rows: int) -> None:
     policy = load_policy()
-    load_model(policy.model_path)  # loading the model once per process is not classification
+    policy.model  # loading the model once per process is not classification
     texts = distinct_texts(read_corpus(corpus_paths()), distinct)
     chars = int(texts["subject"].str.len().sum() + texts["body"].str.len().sum())
     seconds = min(timed(lambda: classify_texts(texts["subject"], texts["body"], policy)) for _ in range(3))

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from auditlib.evaluate import TEST_KINDS, evaluate, read_labelled, report
 from auditlib.policy import load_policy
-from auditlib.textmodel import save_model
+from auditlib.io.models import save_model
 from auditlib.training import corpus_paths, read_corpus, train
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "real" / "texts" / "items.csv"

@@ -30,3 +30,11 @@ def messages(*rows: dict) -> pd.DataFrame:
 def audit_rows(registry):
     """Audit partial rows against the fixture registry; returns the verdict frame."""
     return lambda *rows: auditlib.audit(messages(*rows), registry)
+
+
+def one_error_line(result) -> str:
+    """The one ``auditlib: error:`` line (exit 2) a command ends with on unusable input or output."""
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("auditlib: error: "), result.output
+    return lines[0]

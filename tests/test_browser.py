@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from auditlib.io.names import safe_name
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
@@ -84,7 +86,7 @@ def independent_violations() -> int:
 
 
 def test_partner_report_draws_every_chart_offline(reports, browser):
-    page = reports / "partners" / f"{PARTNER}.html"
+    page = reports / "partners" / f"{safe_name(PARTNER)}.html"
     errors = open_page(browser, page)
     assert errors == []
     marks = chart_marks(browser)
@@ -109,4 +111,4 @@ def test_index_links_the_report_with_its_headline(reports, browser):
         "const tr = document.querySelector('tr.partner'); return [tr.dataset.partnerId, tr.dataset.status, tr.cells[3].innerText]")
     assert row == [PARTNER, "ok", f"{independent_violations():,}"]
     browser.find_element("css selector", "tr.partner a").click()
-    assert browser.current_url == (reports / "partners" / f"{PARTNER}.html").as_uri()
+    assert browser.current_url == (reports / "partners" / f"{safe_name(PARTNER)}.html").as_uri()

@@ -55,7 +55,7 @@ def test_split_follows_the_source_kind_alone():
 @pytest.fixture(scope="module")
 def dev_only_model(corpus, tmp_path_factory):
     """A model trained, as the shipped one is, but on the dev kinds only."""
-    from auditlib.textmodel import save_model
+    from auditlib.io.models import save_model
     from auditlib.training import train
 
     model, _ = train(corpus[corpus["split"].eq("dev")].reset_index(drop=True), POLICY, "dev-only", calibrate=False)
@@ -73,7 +73,7 @@ def test_a_model_trained_on_dev_kinds_transfers_to_the_held_out_kinds(corpus, de
 
 def test_the_shipped_model_is_what_training_on_the_corpus_gives(corpus):
     """No stale model: retraining from the repository's corpus reproduces the shipped decisions."""
-    from auditlib.textmodel import load_model
+    from auditlib.io.models import load_model
     from auditlib.training import corpus_paths, design, read_corpus, train
 
     everything = read_corpus(corpus_paths())
@@ -98,7 +98,7 @@ def test_real_microsoft_texts_are_read_far_better_than_by_chance():
 
 @pytest.mark.skipif(not (REAL / "message-center").is_dir(), reason="../shared/real not present")
 def test_real_message_center_posts_read_as_operational_from_text_alone():
-    from auditlib.readers import read_log
+    from auditlib.io.log import read_log
 
     posts = read_log(REAL / "message-center", options={"customer_ids": ["c-any"]}).messages
     result = against_source(posts, POLICY)

@@ -43,7 +43,7 @@ def test_each_format_audits_end_to_end(tmp_path, relative, rows_in, rejected):
     assert len(verdicts) == rows_in - rejected
     assert f"{rows_in} rows read, {rows_in - rejected} verdicts" in result.output
     assert f"{rejected} rejected" in result.output
-    assert (out.with_name("verdicts.rejected.csv").exists()) == (rejected > 0)
+    assert (out.with_name("verdicts.csv.rejected.csv").exists()) == (rejected > 0)
 
 
 def test_all_formats_mixed_in_one_run(tmp_path):

@@ -4,7 +4,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from auditlib.formats.email_files import html_to_text, looks_like_message
+from auditlib.io.formats.email_files import html_to_text, looks_like_message
 from auditlib.readers import read_log
 
 EMAIL = Path(__file__).parent / "fixtures" / "formats" / "email"

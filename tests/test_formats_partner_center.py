@@ -5,8 +5,9 @@ import pandas as pd
 import pytest
 
 from auditlib.errors import InputError
-from auditlib.partner_center import Partner, build_registry, offer_families, write_registry
-from auditlib.registry import read_registry
+from auditlib.io.registry_files import write_registry
+from auditlib.partner_center import Partner, build_registry, offer_families
+from auditlib import read_registry
 
 PC = Path(__file__).parent / "fixtures" / "formats" / "partner_center"
 CONTOSO, FABRIKAM = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"

@@ -91,7 +91,7 @@ def test_manifest_cites_the_inputs_by_sha256_and_the_policy_version(sample):
     files = [sample / "verdicts.csv"] + [SAMPLE / "registry" / f for f in ("partners.csv", "customers.csv", "agreements.csv")]
     assert manifest["inputs"] == {str(f.resolve()): hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
     assert manifest["policy_version"] == load_policy().version
-    footer = (sample / "partners" / "P1001.html").read_text()
+    footer = (sample / "partners" / f"{safe_name('P1001')}.html").read_text()
     assert all(digest in footer for digest in manifest["inputs"].values())
     assert load_policy().version in footer
 
@@ -103,13 +103,13 @@ def test_every_figure_matches_counts_made_from_the_verdicts(sample):
     for partner, covered in answers_for(SAMPLE / "registry").items():
         mine = rows_of(verdicts, covered)
         violations = [v for v in mine if v["verdict"] == "violation"]
-        page = sample / "partners" / f"{partner}.html"
+        page = sample / "partners" / f"{safe_name(partner)}.html"
         assert table_rows(page, "violations") == len(violations)
         assert table_rows(page, "review") == sum(v["verdict"] == "needs_review" for v in mine)
         assert span(page, "h-violations") == f"{len(violations):,}"
         assert span(page, "h-messages") == f"{len(mine):,}"
         assert span(page, "h-affected") == f"{len({v['customer_id'] for v in violations})} of {len({v['customer_id'] for v in mine})}"
-        assert len(read_csv(sample / "partners" / f"{partner}.violations.csv")) == len(violations)
+        assert len(read_csv(sample / "partners" / f"{safe_name(partner)}.violations.csv")) == len(violations)
         assert manifest["partners"][partner]["headline"]["violations"] == len(violations)
         totals[partner] = len(violations)
     assert sum(totals.values()) > 0, "the sample should hold violations"
@@ -150,7 +150,7 @@ def test_a_partners_files_hold_nothing_about_other_customers(sample):
 
 
 def test_rerun_skips_unchanged_partners_unless_forced(sample):
-    page = sample / "partners" / "P1001.html"
+    page = sample / "partners" / f"{safe_name('P1001')}.html"
     before = page.stat().st_mtime_ns
     again = cli("report", "--verdicts", sample / "verdicts.csv", "--registry", SAMPLE / "registry", "--output", sample)
     assert again.returncode == 0, again.stderr
@@ -290,7 +290,7 @@ def test_one_failing_report_does_not_stop_the_others(hostile):
     assert "P-FAIL" in ran.stderr and "deliberate failure" in ran.stderr
     manifest = json.loads((out / "manifest.json").read_text())
     assert {p: m["status"] for p, m in manifest["partners"].items()} == {"../evil": "ok", "a/b": "ok", "P-FAIL": "failed"}
-    assert "deliberate failure" in (out / "partners" / "P-FAIL.ipynb").read_text()
+    assert "deliberate failure" in (out / "partners" / f"{safe_name('P-FAIL')}.ipynb").read_text()
     row = BeautifulSoup((out / "index.html").read_text(), "html.parser").find("tr", attrs={"data-partner-id": "P-FAIL"})
     assert row["data-status"] == "failed" and "deliberate failure" in row.get_text()
 
@@ -302,7 +302,7 @@ def test_partner_ids_become_safe_file_names(hostile):
     assert {n.split(".")[0] for n in names} == {safe_name(p) for p, *_ in HOSTILE_PARTNERS}
     assert safe_name("../evil") != safe_name("_evil") and safe_name("a/b") != safe_name("a_b")
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        ["index.html", "manifest.json", "overview.html", "overview.ipynb", "partners", "plotly.min.js", "verdicts.parquet"])
+        [".auditlib.lock", "index.html", "manifest.json", "overview.html", "overview.ipynb", "partners", "plotly.min.js", "verdicts.parquet"])
 
 
 def test_untrusted_text_is_escaped_and_csv_formulas_neutralised(hostile):

@@ -16,7 +16,7 @@ from auditlib.errors import InputWarning
 from auditlib.privacy import MASK_KEY_ENV, mask_address
 from auditlib.registry import overlapping_csp
 
-from conftest import FIXTURES
+from conftest import FIXTURES, one_error_line
 
 REGISTRY = FIXTURES / "registry"
 HEADER = "message_id,sent_at,sender_address,recipient_address,subject\n"
@@ -38,15 +38,8 @@ def write(path: Path, text: str | bytes, encoding: str = "utf-8") -> Path:
     return path
 
 
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("auditlib: error: "), result.output
-    return lines[0]
-
-
 def manifest(out: Path) -> dict:
-    return json.loads(out.with_name("verdicts.manifest.json").read_text(encoding="utf-8"))
+    return json.loads(out.with_name("verdicts.csv.manifest.json").read_text(encoding="utf-8"))
 
 
 # ----------------------------------------------------------------------------- accounting
@@ -60,9 +53,9 @@ def test_rows_read_are_verdicts_plus_rejected_plus_copies_in_summary_and_manifes
     result, out = audit(tmp_path, log)
     assert result.exit_code == 0, result.output
     assert (f"5 rows read, 3 verdicts (allowed 1, violation 1, needs_review 1, out_of_scope 0), 1 rejected "
-            f"(listed in {out.with_name('verdicts.rejected.csv')}), 1 duplicates removed -> {out}") in result.output
+            f"(listed in {out.with_name('verdicts.csv.rejected.csv')}), 1 duplicates removed -> {out}") in result.output
     assert len(pd.read_csv(out)) == 3
-    rejected = pd.read_csv(out.with_name("verdicts.rejected.csv"))
+    rejected = pd.read_csv(out.with_name("verdicts.csv.rejected.csv"))
     assert rejected[["file", "record", "message_id", "reason"]].values.tolist() == [
         [str(log), 4, "m3", "4 fields where the header has 5"]]
     account = manifest(out)["accounting"]
@@ -257,9 +250,9 @@ def test_mask_recipients_hashes_addresses_with_the_key_from_the_environment(tmp_
     assert MASK_KEY_ENV in one_error_line(refused)
     result, out = audit(tmp_path, log, options=["--mask-recipients"], env={MASK_KEY_ENV: "k1"})
     assert result.exit_code == 0, result.output
-    rejected = pd.read_csv(out.with_name("verdicts.rejected.csv"))
+    rejected = pd.read_csv(out.with_name("verdicts.csv.rejected.csv"))
     assert rejected["recipient_address"].tolist() == [mask_address("a@csp.example", b"k1")]
-    text = out.read_text() + out.with_name("verdicts.rejected.csv").read_text()
+    text = out.read_text() + out.with_name("verdicts.csv.rejected.csv").read_text()
     verdicts = pd.read_csv(out)
     masked = mask_address("someone@nowhere.example", b"k1")
     assert masked.endswith("@nowhere.example") and len(masked.split("@")[0]) == 12

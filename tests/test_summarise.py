@@ -14,6 +14,7 @@ import pytest
 import auditlib
 from auditlib import charts, summarise
 from auditlib.errors import InputError
+from auditlib.io import load_verdicts
 
 PARTNERS = pd.DataFrame({
     "partner_id": ["PROV", "RES", "DIRECT"],
@@ -168,7 +169,7 @@ def test_partner_table_and_breakdowns_add_up(verdicts, registry):
 def test_load_verdicts_round_trips_the_writer(verdicts, tmp_path, suffix):
     path = tmp_path / f"verdicts{suffix}"
     auditlib.write_table(verdicts, path)
-    loaded = summarise.load_verdicts(path)
+    loaded = load_verdicts(path)
     assert len(loaded) == len(verdicts)
     assert (loaded["sent_at"] == verdicts["sent_at"]).all()
     assert loaded["verdict"].astype(str).tolist() == verdicts["verdict"].astype(str).tolist()
@@ -178,9 +179,9 @@ def test_load_verdicts_round_trips_the_writer(verdicts, tmp_path, suffix):
 def test_load_verdicts_rejects_other_files(tmp_path):
     (tmp_path / "m.csv").write_text("message_id,sent_at\nm1,2025-01-01\n")
     with pytest.raises(InputError, match="not a verdicts file"):
-        summarise.load_verdicts(tmp_path / "m.csv")
+        load_verdicts(tmp_path / "m.csv")
     with pytest.raises(InputError, match="not found"):
-        summarise.load_verdicts(tmp_path / "none.parquet")
+        load_verdicts(tmp_path / "none.parquet")
 
 
 HOSTILE = '<a href="javascript:alert(1)">x</a><img src=x onerror=alert(2)>'

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from auditlib.textfeatures import SUBJECT, TEXT, TokenTable, tokenise
-from auditlib.textmodel import Head, TextModel, load_model, save_model
+from auditlib.io.models import load_model, save_model
+from auditlib.textmodel import Head, TextModel
 
 
 def tokens_of(subject: str, body: str = "", reply_prefix: str = "", stemmed: bool = True) -> list[str]:

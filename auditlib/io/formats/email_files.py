@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..readers import RECORD, REJECT_REASON, register_format
+from .base import RECORD, REJECT_REASON
 from .common import reject_unusable
 
 _HEADER_BLOCK = re.compile(rb"^(?:[!-9;-~]+:[^\n]*\n(?:[ \t][^\n]*\n)*)+", re.MULTILINE)
@@ -158,13 +158,15 @@ def _parse(data: bytes) -> EmailMessage:
     return email.message_from_bytes(data, policy=default)
 
 
-@register_format("eml", suffixes=(".eml",), sniff=looks_like_message)
 def read_eml(path: Path) -> pd.DataFrame:
     """One RFC 5322 message per file."""
     return _frame(message_rows(_parse(path.read_bytes()), 1))
 
 
-@register_format("mbox", suffixes=(".mbox", ".mbx"), sniff=lambda head: head.startswith(b"From "))
+def is_mbox(head: bytes) -> bool:
+    return head.startswith(b"From ")
+
+
 def read_mbox(path: Path) -> pd.DataFrame:
     """An mbox file; ``record`` is the message's 1-based position in it."""
     box = mailbox.mbox(path, create=False)

@@ -18,9 +18,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
-from ..policy import load_policy
-from ..readers import register_format
+from ...errors import InputError
+from ...policy import load_policy
 from .common import format_tables, head_text, items_frame, read_json_items, reject_bad_times, reject_unusable, utc_times
 
 TENANT_RECIPIENT = "tenant-admins@{}.tenant.invalid"
@@ -95,11 +94,9 @@ def _issue_text(item: dict[str, Any]) -> str:
     return "\n\n".join(text for text in [item.get("impactdescription"), *posts] if text)
 
 
-@register_format(
-    "graph-message-center", suffixes=(".json",),
-    sniff=_sniffer('"actionrequiredbydatetime"', '"ismajorchange"', "serviceannouncement/messages"),
-    options=("customer_ids",),
-)
+is_message_center = _sniffer('"actionrequiredbydatetime"', '"ismajorchange"', "serviceannouncement/messages")
+
+
 def read_message_center(path: Path, customer_ids: Sequence[str] = ()) -> pd.DataFrame:
     """Message center posts: title as subject, body (HTML) as body, the Graph category, and the
     services' family; published at ``startDateTime`` (else ``lastModifiedDateTime``)."""
@@ -112,11 +109,9 @@ def read_message_center(path: Path, customer_ids: Sequence[str] = ()) -> pd.Data
     return tenant_rows(posts, services, "startDateTime", "message_center", customer_ids, path)
 
 
-@register_format(
-    "graph-service-health", suffixes=(".json",),
-    sniff=_sniffer('"impactdescription"', '"featuregroup"', "serviceannouncement/issues"),
-    options=("customer_ids",),
-)
+is_service_health = _sniffer('"impactdescription"', '"featuregroup"', "serviceannouncement/issues")
+
+
 def read_service_health(path: Path, customer_ids: Sequence[str] = ()) -> pd.DataFrame:
     """Service health issues: title as subject; the impact description and every post's
     description as body; the classification (``incident``, ``advisory``) as category."""

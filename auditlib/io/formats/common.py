@@ -15,10 +15,11 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..errors import InputError
-from ..policy import DEFAULT_POLICY_PATH
-from ..readers import RECORD, REJECT_REASON, encoding_of
-from ..schema import ADDRESS_PATTERN
+from ...errors import InputError
+from ...policy import DEFAULT_POLICY_PATH
+from ...schema import ADDRESS_PATTERN
+from .base import RECORD, REJECT_REASON
+from .text import encoding_of
 
 
 # Windows PowerShell's Export-Csv writes this line first unless given -NoTypeInformation.

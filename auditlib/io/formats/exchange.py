@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..readers import RECORD, register_format
+from .base import RECORD
 from .common import head_text, header_names, items_frame, read_export_csv, read_json_items, reject_bad_times, reject_unusable, utc_times
 
 # Get-MessageTrace: one row per recipient. MessageTraceId stands in for a missing MessageId.
@@ -42,7 +42,10 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
     return frame[name] if name in frame else pd.Series("", index=frame.index, dtype="str")
 
 
-@register_format("exchange-message-trace", suffixes=(".csv",), sniff=lambda head: TRACE_COLUMNS <= header_names(head))
+def is_message_trace(head: bytes) -> bool:
+    return TRACE_COLUMNS <= header_names(head)
+
+
 def read_message_trace(path: Path) -> pd.DataFrame:
     """``Get-MessageTrace | Export-Csv``; the PowerShell columns (PSComputerName, ...) are ignored."""
     raw = read_export_csv(path)
@@ -56,12 +59,11 @@ def read_message_trace(path: Path) -> pd.DataFrame:
     return _email_rows(frame, "Received", raw["received"])
 
 
-def _is_report(head: bytes) -> bool:
+def is_historical_search(head: bytes) -> bool:
     names = header_names(head)
     return REPORT_COLUMNS <= names and any(column in names for column in REPORT_TIME_COLUMNS)
 
 
-@register_format("exchange-historical-search", suffixes=(".csv",), sniff=_is_report)
 def read_historical_search(path: Path) -> pd.DataFrame:
     """A historical-search CSV report (UTF-8 or UTF-16): one row per message whose recipients
     are ``address##Receive, Deliver`` entries of ``recipient_status`` separated by ``;`` (or, in
@@ -81,10 +83,10 @@ def read_historical_search(path: Path) -> pd.DataFrame:
     return _email_rows(frame.drop(columns="time"), time_column, frame["time"])
 
 
-@register_format(
-    "graph-message-trace", suffixes=(".json",),
-    sniff=lambda head: all(key in head_text(head).lower() for key in GRAPH_TRACE_KEYS),
-)
+def is_graph_message_trace(head: bytes) -> bool:
+    return all(key in head_text(head).lower() for key in GRAPH_TRACE_KEYS)
+
+
 def read_graph_message_trace(path: Path) -> pd.DataFrame:
     """Graph ``exchangeMessageTrace`` objects (a page with ``value``, an array, or one object)."""
     items = read_json_items(path)
