@@ -59,6 +59,9 @@ CASES: tuple[Case, ...] = (
     Case("other_partner", "needs_review", "CSP-COMM-1",
          "Sent by partner {sender_partner} ({sender_address}), which is not of record for customer {customer_id} "
          "(CSP partners in force: {partner_ids}): {citation}"),
+    Case("spoofed_microsoft", "out_of_scope", None,
+         "Sender {sender_address} uses a Microsoft domain but failed authentication (sender_authenticated is false): "
+         "a possible spoof, not Microsoft; the policy does not cover it."),
     Case("unknown_sender", "out_of_scope", None,
          "Sender {sender_address} is neither Microsoft nor a known partner: the policy does not cover it."),
     Case("microsoft_operational", "allowed", "CSP-COMM-3", _MS + " to customer {customer_id}: {citation}"),
@@ -94,6 +97,7 @@ def case_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
         "not_csp": frame["partner_ids"].isna().to_numpy(),
         "partner_of_record": (party == "partner_of_record").to_numpy(),
         "other_partner": (party == "other_partner").to_numpy(),
+        "spoofed_microsoft": frame["spoofed"].to_numpy(dtype=bool) if "spoofed" in frame else np.zeros(len(frame), bool),
         "unknown_sender": (party != "microsoft").to_numpy(),
         "microsoft_operational": (topic == "operational").to_numpy(),
         "microsoft_unknown_topic": (topic == "unknown").to_numpy(),

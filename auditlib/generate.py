@@ -491,7 +491,7 @@ def _recipient_addresses(
 
 
 def _optional_columns(world: World, messages: dict[str, np.ndarray], variant: np.ndarray, rng: np.random.Generator) -> dict[str, pa.Array]:
-    """customer_id, source, category, product and language: mostly empty, as in real logs."""
+    """customer_id, source, category, product, language and sender_authenticated: mostly empty, as in real logs."""
     texts, n = world.texts, len(variant)
     customer, template, topic = messages["customer"], messages["template"], messages["topic"]
     policy = load_policy()
@@ -523,4 +523,5 @@ def _optional_columns(world: World, messages: dict[str, np.ndarray], variant: np
         "category": _take(categories, category),
         "product": _take(families, product),
         "language": _take([*LANGS, None], language),
+        "sender_authenticated": pa.nulls(n, pa.string()),  # unknown, as in most trace exports
     }

@@ -115,11 +115,15 @@ def sender_parties(frame: pd.DataFrame, registry: Registry, record: pd.DataFrame
     """``sender_partner`` (the partner owning the sender's domain) and ``sender_party`` (SENDER_PARTIES).
 
     Order follows SPEC §4: a partner of record (or its parent) first, then another known
-    partner, then Microsoft; anyone else is unknown.
+    partner, then Microsoft; anyone else is unknown. A Microsoft From address that failed
+    authentication (``sender_authenticated`` false) is not Microsoft: ``spoofed`` marks it.
     """
     domain = domain_of(frame["sender_address"])
     partner = owner_of_domain(domain, domain_table(registry.partners, "partner_id", "sender_domains"))
-    microsoft = owner_of_domain(domain, pd.Series("microsoft", index=list(policy.microsoft_domains))).notna()
+    claims_microsoft = owner_of_domain(domain, pd.Series("microsoft", index=list(policy.microsoft_domains))).notna()
+    failed = frame["sender_authenticated"].eq("false").fillna(False) if "sender_authenticated" in frame else False
+    spoofed = claims_microsoft & failed & partner.isna()
+    microsoft = claims_microsoft & ~spoofed
     partners = pd.Index(registry.partners["partner_id"])
     of_record = np.isin(_pair_keys(frame["period_id"], partner, partners), _pair_keys(record["period_id"], record["partner_id"], partners))
     party = np.select(
@@ -127,7 +131,8 @@ def sender_parties(frame: pd.DataFrame, registry: Registry, record: pd.DataFrame
         ["partner_of_record", "other_partner", "microsoft"],
         default="unknown",
     )
-    return frame.assign(sender_partner=partner, sender_party=pd.Categorical(party, categories=SENDER_PARTIES))
+    return frame.assign(sender_partner=partner, sender_party=pd.Categorical(party, categories=SENDER_PARTIES),
+                        spoofed=spoofed.to_numpy(dtype=bool))
 
 
 def _pair_keys(period: pd.Series, partner: pd.Series, partners: pd.Index) -> np.ndarray:

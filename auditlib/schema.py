@@ -12,7 +12,8 @@ from .errors import InputError
 from .policy import Policy
 
 MESSAGE_REQUIRED = ("message_id", "sent_at", "sender_address", "recipient_address", "subject")
-MESSAGE_OPTIONAL = ("body", "customer_id", "source", "category", "product", "language")
+MESSAGE_OPTIONAL = ("body", "customer_id", "source", "category", "product", "language", "sender_authenticated")
+AUTHENTICATED = ("true", "false")  # sender_authenticated: whether the receiving side verified the From domain
 MESSAGE_COLUMNS = MESSAGE_REQUIRED + MESSAGE_OPTIONAL
 
 PARTNER_COLUMNS = ("partner_id", "partner_name", "partner_type", "parent_partner_id", "sender_domains")
@@ -56,6 +57,7 @@ def message_schema(policy: Policy) -> pa.DataFrameSchema:
             "category": _one_of(policy.topics + policy.graph_categories),
             "product": _one_of(policy.products + ("unknown",)),
             "language": _text(required=False, nullable=True),
+            "sender_authenticated": _one_of(AUTHENTICATED),
         },
         strict=False,
     )

@@ -44,6 +44,18 @@ CASES = [
      "out_of_scope", None, None),
     ("look-alike: microsoft-billing.example", dict(sender_address="billing@microsoft-billing.example", subject="Your invoice is ready"),
      "out_of_scope", None, None),
+    # step 5: a Microsoft From address that failed authentication is not Microsoft (a possible spoof)
+    ("Microsoft address that failed authentication", dict(subject="Your invoice is ready", sender_authenticated="false"),
+     "out_of_scope", None, None),
+    ("failed authentication, written in capitals", dict(subject="Your invoice is ready", sender_authenticated="FALSE"),
+     "out_of_scope", None, None),
+    # ...while a verified or unknown authentication changes nothing (C-CSP: csp only, subscription -> violation)
+    ("Microsoft address that passed authentication", dict(subject="Your invoice is ready", sender_authenticated="true"),
+     "violation", "CSP-COMM-2", "high"),
+    ("authentication unknown", dict(subject="Your invoice is ready", sender_authenticated=""), "violation", "CSP-COMM-2", "high"),
+    ("a partner's address that failed authentication stays the partner's (SPEC speaks of Microsoft only)",
+     dict(sender_address="news@reseller.example", subject="Your invoice is ready", sender_authenticated="false"),
+     "allowed", "CSP-COMM-1", None),
     # step 6: Microsoft, operational
     ("service incident", dict(subject="Service incident: users may be unable to sign in to Exchange Online"),
      "allowed", "CSP-COMM-3", None),
@@ -126,6 +138,12 @@ def test_reason_names_clause_and_facts(audit_rows):
     assert "Microsoft will not send communications directly" in out["reason"]
     for fact in ("billing@microsoft.com", "microsoft-365", "C-CSP", "P-RES", "2025-01-01", "invoice"):
         assert fact in out["reason"]
+
+
+def test_a_possible_spoof_is_said_so_and_is_not_microsoft(audit_rows):
+    out = audit_rows(dict(subject="Your invoice is ready", sender_authenticated="false")).iloc[0]
+    assert out["sender_party"] == "unknown"
+    assert "failed authentication" in out["reason"] and "spoof" in out["reason"]
 
 
 def test_out_of_scope_and_needs_review_reasons_say_what_is_missing(audit_rows):

@@ -21,7 +21,7 @@ SAMPLE_FILES = ("messages.csv", "registry/partners.csv", "registry/customers.csv
 
 # Column lists as SPEC §2.1, §2.2 and §5 state them.
 MESSAGE_HEADER = ["message_id", "sent_at", "sender_address", "recipient_address", "subject", "body",
-                  "customer_id", "source", "category", "product", "language"]
+                  "customer_id", "source", "category", "product", "language", "sender_authenticated"]  # SPEC §2.1
 PARTNER_HEADER = ["partner_id", "partner_name", "partner_type", "parent_partner_id", "sender_domains"]
 CUSTOMER_HEADER = ["customer_id", "customer_name", "cloud", "domains"]
 AGREEMENT_HEADER = ["customer_id", "channel", "partner_id", "products", "start_date", "end_date"]

@@ -33,11 +33,12 @@ def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
         (HEADER.strip() + ",source\n" + GOOD.strip() + ",fax\n", 1, "source", "fax"),
         (HEADER.strip() + ",category\n" + GOOD.strip() + ",gossip\n", 1, "category", "gossip"),
         (HEADER.strip() + ",product\n" + GOOD.strip() + ",xbox\n", 1, "product", "xbox"),
+        (HEADER.strip() + ",sender_authenticated\n" + GOOD.strip() + ",maybe\n", 1, "sender_authenticated", "maybe"),
         (HEADER + GOOD + "m2,9999-12-31T00:00:00Z,billing@microsoft.com,a@csp.example,x\n", 2, "sent_at", "out of range"),
         (HEADER + GOOD + "m2,1969-12-31T23:59:59Z,billing@microsoft.com,a@csp.example,x\n", 2, "sent_at", "out of range"),
     ],
     ids=["missing column", "bad time", "empty id", "bad sender", "empty recipient", "unknown source",
-         "unknown category", "unknown product", "year 9999", "before 1970"],
+         "unknown category", "unknown product", "bad authentication", "year 9999", "before 1970"],
 )
 def test_bad_message_rows(tmp_path, text, row, column, words):
     path = write(tmp_path / "messages.csv", text)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from ..errors import InputError, collect_input_warnings
 from ..policy import Policy, load_policy
-from ..schema import MESSAGE_COLUMNS, message_schema, validate
+from ..schema import AUTHENTICATED, MESSAGE_COLUMNS, message_schema, validate
 from .formats import RECORD, REJECT_REASON, detect_format
 
 REJECTED_COLUMNS = ("file", "record", "message_id", "recipient_address", "reason")
@@ -181,6 +181,7 @@ def _vocabulary(policy: Policy) -> dict[str, dict[str, str]]:
         "source": policy.sources,
         "category": policy.topics + policy.graph_categories,
         "product": policy.products + ("unknown",),
+        "sender_authenticated": AUTHENTICATED,
     }
     return {column: {w.lower(): w for w in values} for column, values in words.items()}
 
