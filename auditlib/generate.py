@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
+from .io.atomic import folder
+from .io.registry_files import write_registry
+from .io.tables import arrow_chunks
 from .policy import load_policy
 from .schema import AGREEMENT_COLUMNS, CUSTOMER_COLUMNS, MESSAGE_COLUMNS, PARTNER_COLUMNS
 
@@ -111,19 +112,16 @@ def generate_dataset(
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', not {fmt!r}")
     out_dir = Path(out_dir)
-    (out_dir / "registry").mkdir(parents=True, exist_ok=True)
     world = build_world(int(np.clip(n_messages // 60, 40, MAX_CUSTOMERS)), np.random.default_rng([seed, 0]))
-    for name, frame in (("partners", world.partners), ("customers", world.customers), ("agreements", world.agreements)):
-        frame.to_csv(out_dir / "registry" / f"{name}.csv", index=False, lineterminator="\n")
+    write_registry(world, folder(out_dir / "registry"), overwrite=True)
     path = out_dir / f"messages.{fmt}"
-    schema = pa.schema([(c, pa.string()) for c in MESSAGE_COLUMNS])
-    writer = pq.ParquetWriter(path, schema) if fmt == "parquet" else pacsv.CSVWriter(path, schema)
     first_message = 0
-    with writer, tqdm(total=n_messages, unit="rows", unit_scale=True, desc="generate") as bar:
+    with arrow_chunks(path, pa.schema([(c, pa.string()) for c in MESSAGE_COLUMNS])) as write, \
+            tqdm(total=n_messages, unit="rows", unit_scale=True, desc="generate") as bar:
         for number, start in enumerate(range(0, n_messages, chunk_rows)):
             rows = min(chunk_rows, n_messages - start)
             table, first_message = message_chunk(world, rows, first_message, seed, np.random.default_rng([seed, 1, number]))
-            writer.write_table(table)
+            write(table)
             bar.update(rows)
     return path
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ..errors import InputError, InputWarning
 from ..policy import Policy
@@ -15,9 +15,6 @@ from ..registry import REGISTRY_FILES, Registry, fail_at
 from .atomic import Replacement, os_errors
 from .formats import REJECT_REASON
 from .formats.canonical import read_csv
-
-if TYPE_CHECKING:
-    from ..partner_center import RegistryBuild
 
 
 def read_registry(folder: str | Path, policy: Policy | None = None) -> Registry:
@@ -49,7 +46,15 @@ def _registry_table(path: Path) -> pd.DataFrame:
     return frame
 
 
-def write_registry(build: RegistryBuild, folder: str | Path, overwrite: bool = False) -> list[Path]:
+class RegistryTables(Protocol):
+    """What a registry folder is written from: a Partner Center build, or generated data."""
+
+    partners: pd.DataFrame
+    customers: pd.DataFrame
+    agreements: pd.DataFrame
+
+
+def write_registry(build: RegistryTables, folder: str | Path, overwrite: bool = False) -> list[Path]:
     """Write partners.csv, customers.csv and agreements.csv into ``folder``; an existing file is
     replaced only with ``overwrite`` (a hand-kept registry is not lost by accident)."""
     folder = Path(folder)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from ..errors import InputError, OutputError
@@ -180,3 +182,17 @@ def read_table(path: Path) -> pd.DataFrame:
     except (pa.ArrowInvalid, OSError, ValueError, pd.errors.ParserError) as err:
         raise InputError(str(path), f"unreadable verdicts file: {err}") from None
     raise InputError(str(path), "verdicts must be a .csv or .parquet file")
+
+
+@contextmanager
+def arrow_chunks(path: str | Path, schema: pa.Schema) -> Iterator[Callable[[pa.Table], None]]:
+    """Write Arrow tables one after another into one Parquet (a row group each) or CSV file,
+    chosen by suffix, staged and renamed into place when all are written; yields ``write``.
+    For generated data: no formula guard, no pandas, memory holds one table."""
+    path = Path(path)
+    if path.suffix.lower() not in (".parquet", ".csv"):
+        raise OutputError(str(path), "write .parquet or .csv")
+    with replacing(path) as staged:
+        writer = pq.ParquetWriter(staged, schema) if path.suffix.lower() == ".parquet" else pacsv.CSVWriter(staged, schema)
+        with writer:
+            yield writer.write_table
