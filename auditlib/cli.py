@@ -67,9 +67,11 @@ def main() -> None:
               help="Replace recipient addresses by a keyed hash (domain kept); the key is read from AUDITLIB_MASK_KEY.")
 def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids, day_first,
           engine, batch_rows, scheduler, strict, mask_recipients) -> None:
-    """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces; Graph
-    Message center and service health JSON; .eml and mbox files; folders of any of them) and
-    write one verdict per row.
+    """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces as CSV or
+    JSON and Reporting Web Service pages; Defender EmailEvents; Graph Message center and service
+    health JSON, the old Service Communications feed, Azure Service Health events; .eml and mbox
+    files; folders of any of them, a file no reader knows set aside as rejected) and write one
+    verdict per row.
 
     Inputs larger than memory: give --batch-rows (or a folder of Parquet files); the verdicts
     are the same as in one piece.

@@ -5,8 +5,8 @@ Besides ISO 8601 (an offset honoured, none meaning UTC, any number of fractional
 PowerShell and spreadsheets write them (``M/d/yyyy H:mm`` with or without seconds and AM/PM),
 and the dotted day-first form (``d.M.yyyy H:mm:ss``). Whether ``5/6/2024`` is May or June is
 decided once per column: day-first when a first number exceeds 12 (or when told), month-first
-(en-US, PowerShell's default) otherwise; a column that shows both orders has no answer and its
-rows are left unread.
+(en-US, PowerShell's default) otherwise; in a column that shows both orders the rows that are
+not month-first are left unread (and rejected by the reader).
 """
 from __future__ import annotations
 
