@@ -51,6 +51,8 @@ def main() -> None:
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
 @click.option("--customer-id", "customer_ids", multiple=True, metavar="ID",
               help="Customer a tenant-addressed feed (Message center, service health) belongs to; repeatable.")
+@click.option("--day-first", is_flag=True, default=None,
+              help="Read slash dates of trace exports as d/M/yyyy (default: M/d/yyyy unless a file's dates can only be day-first).")
 @click.option("--engine", type=click.Choice(["pandas", "dask"]), default="pandas", show_default=True,
               help="pandas: this process, in memory or in batches; dask: partitions on a Dask cluster.")
 @click.option("--batch-rows", type=click.IntRange(min=1), default=None, metavar="N",
@@ -59,14 +61,17 @@ def main() -> None:
                    "files is always batched (500,000 rows). With --engine dask: rows per partition of non-Parquet input.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: an existing cluster's scheduler (tcp://host:8786); default a local cluster.")
-@click.option("--strict", is_flag=True, help="A rejected input row is an error (exit 2) instead of a row of OUT.rejected.csv.")
+@click.option("--strict", is_flag=True, help="A rejected input row, or a file in an input folder that cannot be read, is an "
+              "error (exit 2) instead of a row of OUT.rejected.csv.")
 @click.option("--mask-recipients", is_flag=True,
               help="Replace recipient addresses by a keyed hash (domain kept); the key is read from AUDITLIB_MASK_KEY.")
-def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids,
+def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids, day_first,
           engine, batch_rows, scheduler, strict, mask_recipients) -> None:
-    """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces; Graph
-    Message center and service health JSON; .eml and mbox files; folders of any of them) and
-    write one verdict per row.
+    """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces as CSV or
+    JSON and Reporting Web Service pages; Defender EmailEvents; Graph Message center and service
+    health JSON, the old Service Communications feed, Azure Service Health events; .eml and mbox
+    files; folders of any of them, a file no reader knows set aside as rejected) and write one
+    verdict per row.
 
     Inputs larger than memory: give --batch-rows (or a folder of Parquet files); the verdicts
     are the same as in one piece.
@@ -92,11 +97,11 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
         policy = policy.with_microsoft_domains(microsoft_domains.split(";"))
     show = sys.stderr.isatty() if progress is None else progress
     job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
-                   reader_options={"customer_ids": customer_ids}, batch_rows=batch_rows, scheduler=scheduler,
+                   reader_options={"customer_ids": customer_ids, "day_first": day_first or None}, batch_rows=batch_rows, scheduler=scheduler,
                    strict=strict, mask_key=mask_key() if mask_recipients else None)
     refuse_inputs([output, sidecar(output, "rejected.csv"), sidecar(output, "manifest.json")], [*messages, registry_dir])
     options = {"engine": engine, "evidence": evidence, "strict": strict, "mask_recipients": mask_recipients,
-               "customer_ids": list(customer_ids), "microsoft_domains": list(policy.microsoft_domains)}
+               "customer_ids": list(customer_ids), "day_first": day_first, "microsoft_domains": list(policy.microsoft_domains)}
     with Replacement() as files:  # the verdicts, rejected rows and manifest replace the previous ones together
         staged = files.stage(output, folder_ok=engine == "dask" and to_folder(output))
         run = run_engine(engine, replace(job, output=staged))
@@ -138,6 +143,9 @@ def registry() -> None:
 @click.option("--subscriptions", "subscription_files", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Partner Center subscriptions JSON (GET /v1/customers/{id}/subscriptions); repeatable.")
+@click.option("--resellers", "reseller_files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Partner Center reseller relationships JSON (GET /v1/relationships); adds your indirect resellers "
+                   "to partners.csv with you as parent; repeatable.")
 @click.option("--partner-id", required=True, help="Your partner id (MPN id): the partner of record.")
 @click.option("--partner-type", required=True, metavar="TYPE", help="direct_bill or indirect_provider.")
 @click.option("--partner-name", default="", help="Your partner name.")
@@ -146,7 +154,7 @@ def registry() -> None:
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A policy data file (its offer-to-family table) instead of the packaged one.")
 @click.option("--force", is_flag=True, help="Replace registry files already in OUT_DIR.")
-def from_partner_center(out_dir, customer_files, subscription_files, partner_id, partner_type, partner_name,
+def from_partner_center(out_dir, customer_files, subscription_files, reseller_files, partner_id, partner_type, partner_name,
                         sender_domains, cloud, policy_file, force) -> None:
     """Write OUT_DIR's registry from Partner Center customer and subscription exports.
 
@@ -157,7 +165,7 @@ def from_partner_center(out_dir, customer_files, subscription_files, partner_id,
     from .partner_center import Partner, build_registry
 
     partner = Partner(partner_id, partner_type, partner_name, sender_domains)
-    build = build_registry(customer_files, subscription_files, partner, cloud, policy_file)
+    build = build_registry(customer_files, subscription_files, partner, cloud, policy_file, reseller_files)
     write_registry(build, out_dir, overwrite=force)
     for row in build.skipped.itertuples():
         click.echo(f"auditlib: skipped subscription {row.subscription_id} ({row.file}, record {row.record}): {row.reason}", err=True)

@@ -56,19 +56,40 @@ class RegistryBuild:
     skipped: pd.DataFrame
 
 
-def _objects(files: Iterable[Path]) -> list[tuple[Path, int, dict]]:
-    """(file, 1-based record, object) of every object in the files; a Partner Center page holds them in ``items``."""
+# What each kind of export holds: (Partner Center objectType, keys only its objects have, the option taking it)
+KINDS = {
+    "customers": ("customer", ("companyprofile",), "--customers"),
+    "subscriptions": ("subscription", ("offerid", "offername", "commitmentenddate"), "--subscriptions"),
+    "reseller relationships": ("partnerrelationship", ("relationshiptype",), "--resellers"),
+}
+
+
+def kind_of(item: dict) -> str | None:
+    """Which kind of Partner Center object ``item`` is: its ``attributes.objectType``, else its keys."""
+    object_type = str((item.get("attributes") or {}).get("objecttype") or "").lower()
+    return next((kind for kind, (name, _, _) in KINDS.items() if name == object_type), None) or next(
+        (kind for kind, (_, keys, _) in KINDS.items() if any(key in item for key in keys)), None)
+
+
+def _objects(files: Iterable[Path], kind: str) -> list[tuple[Path, int, dict]]:
+    """(file, 1-based record, object) of every object in the files (a page, an array or one
+    object; camelCase or PascalCase; BOM or not), each file checked to be of ``kind``."""
     out = []
     for path in files:
-        objects = [obj for page in read_json_items(path) for obj in (page.get("items", [page]))]
-        out.extend((path, number, obj) for number, obj in enumerate(objects, start=1) if isinstance(obj, dict))
+        objects = read_json_items(path)
+        found = next((k for k in map(kind_of, objects) if k), None)
+        if objects and found != kind:
+            what = f"a Partner Center {found} export" if found else "not a Partner Center export (no known objectType or keys)"
+            hint = f" (give it with {KINDS[found][2]})" if found else ""
+            raise InputError(str(path), f"{what}, not {kind}{hint}")
+        out.extend((path, number, obj) for number, obj in enumerate(objects, start=1))
     return out
 
 
 def customers_frame(files: Iterable[Path], cloud: str) -> pd.DataFrame:
     """customers.csv rows: the customer's tenant id, company name and domain(s)."""
     rows = []
-    for path, record, item in _objects(files):
+    for path, record, item in _objects(files, "customers"):
         profile = item.get("companyprofile") or {}
         domains = [profile.get("domain"), *(profile.get("domains") or [])]
         rows.append({
@@ -88,7 +109,7 @@ def subscriptions_frame(files: Iterable[Path]) -> pd.DataFrame:
         "offer_name": item.get("offername"), "partner_id": item.get("partnerid"),
         "creation_date": item.get("creationdate"), "status": item.get("status"),
         "commitment_end": item.get("commitmentenddate"),
-    } for path, record, item in _objects(files)]
+    } for path, record, item in _objects(files, "subscriptions")]
     frame = pd.DataFrame(rows, columns=["file", "record", "subscription_id", "customer_id", "links", "offer_name",
                                         "partner_id", "creation_date", "status", "commitment_end"])
     text = frame.drop(columns="record").astype("str").apply(lambda c: c.str.strip().replace("", pd.NA))
@@ -121,10 +142,14 @@ def build_registry(
     partner: Partner,
     cloud: str = "commercial",
     policy_path: Path | None = None,
+    reseller_files: Iterable[Path] = (),
 ) -> RegistryBuild:
     """The registry of ``partner``'s CSP customers from its Partner Center exports, validated
-    as :func:`~auditlib.registry.read_registry` would validate the written files."""
+    as :func:`~auditlib.registry.read_registry` would validate the written files. ``reseller_files``
+    (reseller-relationship exports) add an indirect provider's resellers, with the provider as parent."""
     policy_path = Path(policy_path or DEFAULT_POLICY_PATH)
+    if reseller_files and partner.partner_type != "indirect_provider":
+        raise InputError("--resellers", f"indirect resellers belong to an indirect provider, not a {partner.partner_type} partner")
     customers = customers_frame(customer_files, cloud)
     subs = subscriptions_frame(subscription_files)
     _fail_at(subs["customer_id"].isna(), subs, "customerId",
@@ -154,19 +179,31 @@ def build_registry(
         .agg(lambda products: ";".join(sorted(set(products))))
         .reset_index()[list(AGREEMENT_COLUMNS)]
     )
-    partners = partners_frame(partner, subs["partner_id"])
+    partners = partners_frame(partner, subs["partner_id"], resellers_frame(reseller_files))
     Registry.from_frames(partners, customers, agreements, policy=load_policy(policy_path),
                          names=tuple(f"{name} (built from the Partner Center exports)" for name in REGISTRY_FILES))
-    skipped = subs[reason.notna()].assign(reason=reason)[list(SKIPPED_COLUMNS)]
+    skipped = subs.assign(reason=reason)[reason.notna()][list(SKIPPED_COLUMNS)]  # assigned first: an empty frame would take the index of the column
     return RegistryBuild(partners, customers, agreements.astype("str"), skipped.reset_index(drop=True))
 
 
-def partners_frame(partner: Partner, partner_ids: pd.Series) -> pd.DataFrame:
-    """partners.csv rows: the exporting partner, and each other partner of record (an indirect
-    reseller, under the exporting partner when that is an indirect provider)."""
+def resellers_frame(files: Iterable[Path]) -> pd.DataFrame:
+    """The indirect resellers of reseller-relationship exports (GET /v1/relationships?
+    relationship_type=IsIndirectCloudSolutionProviderOf): partner id (the MPN id subscriptions name
+    as ``partnerId``, else the relationship id) and name."""
+    rows = [{"partner_id": item.get("mpnid") or item.get("id"), "partner_name": item.get("name")}
+            for _, _, item in _objects(files, "reseller relationships")]
+    return pd.DataFrame(rows, columns=["partner_id", "partner_name"], dtype="str")
+
+
+def partners_frame(partner: Partner, partner_ids: pd.Series, resellers: pd.DataFrame) -> pd.DataFrame:
+    """partners.csv rows: the exporting partner, and each other partner of record or listed
+    reseller (an indirect reseller, under the exporting partner when that is an indirect provider;
+    named when a relationship export names it)."""
     parent = partner.partner_id if partner.partner_type == "indirect_provider" else None
     own = {"partner_id": partner.partner_id, "partner_name": partner.partner_name, "partner_type": partner.partner_type,
            "parent_partner_id": None, "sender_domains": partner.sender_domains}
-    resellers = sorted(set(partner_ids.dropna()) - {partner.partner_id})
-    rows = [own, *({"partner_id": r, "partner_type": "indirect_reseller", "parent_partner_id": parent} for r in resellers)]
+    names = dict(zip(resellers["partner_id"], resellers["partner_name"]))
+    ids = sorted((set(partner_ids.dropna()) | set(resellers["partner_id"].dropna())) - {partner.partner_id})
+    rows = [own, *({"partner_id": r, "partner_name": names.get(r), "partner_type": "indirect_reseller",
+                    "parent_partner_id": parent} for r in ids)]
     return pd.DataFrame(rows, columns=list(PARTNER_COLUMNS), dtype="str").replace("", pd.NA)

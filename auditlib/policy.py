@@ -40,6 +40,7 @@ class Policy:
     cues: Mapping[str, tuple[str, ...]]  # cue group ("product:azure") -> its phrases, features of the model
     stopwords: tuple[str, ...]  # tokens that alone make no feature (function words), as the tokeniser writes them
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
+    path: Path = DEFAULT_POLICY_PATH  # the file it was read from (its tables for the export readers)
 
     @cached_property
     def model(self) -> "TextModel":
@@ -85,4 +86,5 @@ def _load(path: Path) -> Policy:
         cues=MappingProxyType({group: tuple(phrases) for group, phrases in clf["cues"].items()}),
         stopwords=tuple(clf["stopwords"]),
         reply_prefix=clf.get("reply_prefix", ""),
+        path=path,
     )

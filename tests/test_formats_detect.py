@@ -42,11 +42,12 @@ def test_a_canonical_jsonl_file_named_json_is_still_json_lines(tmp_path):
     assert detect_format(path).name == "jsonl"
 
 
-def test_an_unrecognised_file_is_an_error_naming_it(tmp_path):
+def test_an_unrecognised_file_is_an_error_naming_it_and_what_it_looks_like(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("just some notes\n")
-    with pytest.raises(InputError, match="notes.txt: unrecognised message log format"):
-        detect_format(path)
+    assert detect_format(path).name == "unrecognised"  # telling a format never fails; reading it does
+    with pytest.raises(InputError, match="notes.txt: unrecognised message log format: text starting 'just some notes'"):
+        read_log(path)
 
 
 def test_a_folder_skips_hidden_files_and_numbers_records_by_file(tmp_path):

@@ -4,6 +4,7 @@ and repeated (message_id, recipient) keys settled.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
@@ -11,7 +12,7 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError, collect_input_warnings
+from ..errors import InputError, InputWarning, collect_input_warnings
 from ..policy import Policy, load_policy
 from ..schema import AUTHENTICATED, MESSAGE_COLUMNS, message_schema, validate
 from .formats import RECORD, REJECT_REASON, detect_format
@@ -84,8 +85,10 @@ def read_messages(
 def read_message_file(
     path: Path, policy: Policy | None = None, options: Mapping[str, object] | None = None
 ) -> MessageLog:
-    """One file (any registered format) or folder, as validated canonical rows and rejected rows."""
-    return message_log(read_raw(path, options or {}), str(path), policy)
+    """One file (any registered format) or folder, as validated canonical rows and rejected rows.
+    The policy reaches the readers that take it (option ``policy``: their service and offer tables)."""
+    policy = policy or load_policy()
+    return message_log(read_raw(path, {**(options or {}), "policy": policy}), str(path), policy)
 
 
 def message_log(raw: pd.DataFrame, file: str, policy: Policy | None = None) -> MessageLog:
@@ -114,17 +117,32 @@ def message_log(raw: pd.DataFrame, file: str, policy: Policy | None = None) -> M
 
 def read_raw(path: Path, options: Mapping[str, object]) -> pd.DataFrame:
     """A file's rows as its format's reader gives them. A folder (of e-mail files, of paged
-    exports) is one log: the rows of every file in it, in path order, hidden files skipped,
-    each ``record`` prefixed with the file's path in the folder."""
+    exports) is a batch: the rows of every file in it, in path order, hidden files skipped,
+    each ``record`` prefixed with the file's path in the folder; a file in it that cannot be
+    read is one rejected row (record ``<file>:whole file``) with the reason, and the others are read."""
     if path.is_dir():
         files = folder_files(path)
         if not files:
             raise InputError(str(path), "the folder holds no files")
-        return pd.concat([_in_folder(read_raw(p, options), p.relative_to(path)) for p in files], ignore_index=True)
+        frames = [_in_folder(_read_in_folder(p, options), p.relative_to(path)) for p in files]
+        if all("message_id" not in frame for frame in frames):
+            raise InputError(str(path), f"no file in the folder could be read (the first: {frames[0][REJECT_REASON].iloc[0]})")
+        return pd.concat(frames, ignore_index=True)
     if not path.is_file():
         raise InputError(str(path), "no such file")
     fmt = detect_format(path)
     return fmt.read(path, **{name: value for name, value in options.items() if name in fmt.options})
+
+
+def _read_in_folder(path: Path, options: Mapping[str, object]) -> pd.DataFrame:
+    """A folder's file as :func:`read_raw` reads it, or, when it cannot be read, one rejected row
+    saying why (also warned, so the manifest lists it); ``--strict`` then makes it an error."""
+    try:
+        return read_raw(path, options)
+    except InputError as err:
+        reason = f"file not read: {err.reason}" + (f" (row {err.row})" if err.row is not None else "")
+        warnings.warn(InputWarning(f"{path}: {reason}"), stacklevel=2)
+        return pd.DataFrame({RECORD: ["whole file"], REJECT_REASON: [reason]})
 
 
 def folder_files(folder: Path) -> list[Path]:

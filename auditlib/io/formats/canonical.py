@@ -14,7 +14,8 @@ import pyarrow.parquet as pq
 
 from ...errors import InputError
 from ...schema import MESSAGE_COLUMNS
-from .base import REJECT_REASON
+from .base import RECORD, REJECT_REASON
+from .common import skip_blank_rows
 from .text import text_encoding
 
 
@@ -47,9 +48,10 @@ def read_csv(path: Path) -> pd.DataFrame:
         )
     except pa.ArrowInvalid as err:
         raise InputError(str(path), f"unreadable CSV: {err}") from None
-    if ragged or quotes % 2:  # pyarrow names neither the records it skipped nor a quote left open
-        return _read_csv_slowly(path, encoding)
-    return _arrow_text_table(table)
+    # pyarrow names neither the records it skipped nor a quote left open: the exact reader does
+    frame = _read_csv_slowly(path, encoding) if ragged or quotes % 2 else _arrow_text_table(table)
+    frame = skip_blank_rows(frame, path)
+    return frame.assign(**{RECORD: frame.index + 1})
 
 
 def _read_csv_slowly(path: Path, encoding: str) -> pd.DataFrame:
@@ -94,8 +96,14 @@ def check_flat(schema: pa.Schema, file: str) -> None:
         raise InputError(file, f"a {nested.type} column; message fields hold single values", column=nested.name)
 
 
+# A canonical JSON Lines file names these keys on its first line; an export's JSON (a trace,
+# an audit log) starts with "{" too, so the brace alone would claim files that are no log.
+_CANONICAL_KEYS = (b'"message_id"', b'"sent_at"', b'"recipient_address"')
+
+
 def is_jsonl(head: bytes) -> bool:
-    return head.lstrip()[:1] == b"{"
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    return start[:1] == b"{" and any(key in start.lower() for key in _CANONICAL_KEYS)
 
 
 def read_jsonl(path: Path) -> pd.DataFrame:

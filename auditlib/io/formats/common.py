@@ -15,20 +15,16 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ...errors import InputError
+from ...errors import InputError, InputWarning
 from ...policy import DEFAULT_POLICY_PATH
 from ...schema import ADDRESS_PATTERN
 from .base import RECORD, REJECT_REASON
 from .text import encoding_of
+from .times import utc_times
 
 
 # Windows PowerShell's Export-Csv writes this line first unless given -NoTypeInformation.
 _POWERSHELL_TYPE_LINE = "#TYPE "
-
-# Culture-dependent times of PowerShell exports, tried in order after ISO 8601: en-US,
-# then day-first (en-GB and most others), then the dotted form (de-DE). All are UTC.
-EXPORT_TIME_FORMATS = ("ISO8601", "%m/%d/%Y %I:%M:%S %p", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S")
-
 
 def head_text(head: bytes) -> str:
     """A file's first bytes as text for sniffing (a character cut at the end is dropped)."""
@@ -60,22 +56,70 @@ def read_export_csv(path: Path) -> pd.DataFrame:
         raise InputError(str(path), f"not {encoding} text (byte offset {err.start})") from None
     except (pd.errors.ParserError, pd.errors.EmptyDataError, pd.errors.ParserWarning) as err:
         raise InputError(str(path), f"unreadable CSV: {err}") from None
-    return frame.rename(columns=lambda c: str(c).strip().lower())
+    return skip_blank_rows(frame.rename(columns=lambda c: str(c).strip().lower()), path)
+
+
+def skip_blank_rows(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The rows with a non-blank cell, each keeping its index (its position in the file). A
+    spreadsheet re-saving an export writes empty rows as ``,,,,`` lines: no message, so they are
+    left out, not rejected one by one; how many is warned (the run's warnings and manifest keep it)."""
+    cells = frame.drop(columns=[REJECT_REASON], errors="ignore")
+    if cells.empty:
+        return frame
+    candidates = _blank(cells.iloc[:, 0])  # cheap first look: a blank row's first cell is blank
+    if not candidates.any():
+        return frame
+    blank = cells[candidates].apply(_blank).all(axis=1).reindex(frame.index, fill_value=False)
+    if blank.any():
+        warnings.warn(InputWarning(f"{path}: {int(blank.sum())} blank rows skipped"), stacklevel=2)
+    return frame[~blank]
 
 
 def read_json_items(path: Path) -> list[dict[str, Any]]:
-    """The objects of a Graph-style JSON file, keys lower-cased (camelCase API and PascalCase
-    PowerShell exports alike): a page's ``value`` array, a bare array, or one object."""
+    """The objects of an export's JSON file, keys lower-cased (camelCase API and PascalCase
+    PowerShell exports alike): a page's ``value`` (Graph, OData), ``items`` (Partner Center) or
+    ``records`` array, a bare array, one object, or one object per line (NDJSON, as log shippers write)."""
     raw = path.read_bytes()
     try:
-        data = json.loads(raw.decode(encoding_of(raw[:4])))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(str(path), f"unreadable JSON: {err}") from None
-    data = _lower_keys(data)
-    items = data.get("value", [data]) if isinstance(data, dict) else data
+        text = raw.decode(encoding_of(raw[:4]))
+    except UnicodeDecodeError as err:
+        raise InputError(str(path), f"unreadable JSON: not UTF-8 text (byte offset {err.start})") from None
+    data = _lower_keys(_json_document(text, path))
+    items = _page_items(data) if isinstance(data, dict) else data
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
-        raise InputError(str(path), "expected a JSON object, an array of objects, or a page with a 'value' array")
+        raise InputError(str(path), "expected a JSON object, an array of objects, or a page with a 'value' or 'items' array")
     return items
+
+
+def _json_document(text: str, path: Path) -> Any:
+    """One JSON document, or the list of the objects of a file of one JSON object per line."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.msg != "Extra data":
+            raise InputError(str(path), f"unreadable JSON: {err}") from None
+    except RecursionError:
+        raise InputError(str(path), "unreadable JSON: nested too deeply") from None
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    try:
+        return [json.loads(line) for _, line in lines]
+    except json.JSONDecodeError:
+        number = next(n for n, line in lines if not _parses(line))
+        raise InputError(str(path), "unreadable JSON: a line of this one-object-per-line file is not JSON", row=number) from None
+
+
+def _parses(line: str) -> bool:
+    try:
+        json.loads(line)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
+def _page_items(page: dict[str, Any]) -> Any:
+    """A page's objects: its ``value`` or ``items`` array (``records``: Azure diagnostic exports);
+    a dict without one is itself the object."""
+    return next((page[key] for key in ("value", "items", "records") if isinstance(page.get(key), list)), [page])
 
 
 def _lower_keys(data: Any) -> Any:
@@ -93,21 +137,6 @@ def items_frame(items: list[dict[str, Any]], fields: Mapping[str, str]) -> pd.Da
 
     frame = pd.DataFrame({column: pd.Series([text(item.get(key)) for item in items], dtype="str") for column, key in fields.items()})
     return frame.assign(**{RECORD: range(1, len(items) + 1)})
-
-
-def utc_times(values: pd.Series, formats: tuple[str, ...] = EXPORT_TIME_FORMATS) -> pd.Series:
-    """Text times as ISO 8601 UTC text, trying ``formats`` in order; missing where none fits.
-
-    A time without an offset is UTC (Exchange and Graph report UTC).
-    """
-    out = pd.Series(pd.NA, index=values.index, dtype="str")
-    text = values.astype("str").str.strip().replace("", pd.NA)
-    for fmt in formats:
-        todo = out.isna() & text.notna()
-        if not todo.any():
-            break
-        out[todo] = pd.to_datetime(text[todo], utc=True, format=fmt, errors="coerce").dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return out
 
 
 def reject(frame: pd.DataFrame, where: pd.Series, reason: str | pd.Series) -> pd.DataFrame:

@@ -4,7 +4,8 @@ Parsed with the standard library's ``email`` package (``email.policy.default``),
 at a time: From's address (not its display name), one row per To and Cc recipient, Date
 in UTC, Message-ID (a stable hash of the message when it has none), the Subject with its
 RFC 2047 words decoded, and the body from text/plain, else from text/html stripped to text.
-A message that cannot be audited (no From address, no recipient, no usable Date) is rejected
+``sender_authenticated`` comes from the receiving side's ``Authentication-Results``
+(:mod:`.authentication`). A message that cannot be audited (no From address, no recipient, no usable Date) is rejected
 with its reason: once per recipient it names, once if it names none.
 
 mbox follows the format's own rule that a line starting ``From `` starts a message, so an
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .authentication import header_results, verdict
 from .base import RECORD, REJECT_REASON
 from .common import reject_unusable
 
@@ -126,6 +128,17 @@ def _message_id(message: EmailMessage, sender: str, recipients: list[str], subje
     return f"<{hashlib.sha256(facts.encode('utf-8', 'surrogatepass')).hexdigest()[:32]}@auditlib.invalid>"
 
 
+def _authenticated(message: EmailMessage) -> str | None:
+    """The receiving organisation's verdict on the From domain: its ``Authentication-Results``
+    (the topmost naming a result, the last one added), else the first ``ARC-Authentication-Results``."""
+    for name in ("authentication-results", "arc-authentication-results"):
+        for header in message.get_all(name, []):
+            results = header_results(_text(str(header)))
+            if results:
+                return verdict(results)
+    return None
+
+
 def message_rows(message: EmailMessage, record: int | str) -> list[dict]:
     """One row per To and Cc recipient of a parsed message (one row if it names none)."""
     senders = _addresses(message, "from")
@@ -141,14 +154,15 @@ def message_rows(message: EmailMessage, record: int | str) -> list[dict]:
     common = {
         "message_id": _message_id(message, sender or "", recipients, subject, body), "sent_at": sent_at,
         "sender_address": sender, "subject": subject, "body": body, "source": "email",
-        RECORD: record, REJECT_REASON: problem,
+        "sender_authenticated": _authenticated(message), RECORD: record, REJECT_REASON: problem,
     }
     return [{**common, "recipient_address": recipient} for recipient in recipients or [None]]
 
 
 def _frame(rows: list[dict]) -> pd.DataFrame:
     frame = pd.DataFrame.from_records(rows, columns=[
-        "message_id", "sent_at", "sender_address", "recipient_address", "subject", "body", "source", RECORD, REJECT_REASON,
+        "message_id", "sent_at", "sender_address", "recipient_address", "subject", "body", "source", "sender_authenticated",
+        RECORD, REJECT_REASON,
     ])
     text = [c for c in frame.columns if c != RECORD]
     return reject_unusable(frame.astype(dict.fromkeys(text, "str")))

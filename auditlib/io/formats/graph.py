@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputError
-from ...policy import load_policy
+from ...policy import Policy, load_policy
 from .common import format_tables, head_text, items_frame, read_json_items, reject_bad_times, reject_unusable, utc_times
 
 TENANT_RECIPIENT = "tenant-admins@{}.tenant.invalid"
@@ -36,14 +36,14 @@ def _sniffer(*markers: str) -> Callable[[bytes], bool]:
     return sniff
 
 
-def family_of_services(services: pd.Series) -> pd.Series:
+def family_of_services(services: pd.Series, policy: Policy) -> pd.Series:
     """A post's product family from its list of Graph service names.
 
     The family when all its services map to one; ``unknown`` when they span several (SPEC §3:
     a message about several families alike); missing, so the text decides, when a service is
     not in the policy's table or none is named.
     """
-    table = {name.lower(): family for name, family in format_tables()["service_communications"]["service_families"].items()}
+    table = {name.lower(): family for name, family in format_tables(policy.path)["service_communications"]["service_families"].items()}
     exploded = services.map(lambda names: names or [None]).explode()
     family = exploded.str.lower().map(table)
     known = family.notna().groupby(level=0).all()
@@ -52,25 +52,26 @@ def family_of_services(services: pd.Series) -> pd.Series:
     return pd.Series(np.where(~known, None, np.where(count == 1, first, "unknown")), index=services.index, dtype="str")
 
 
-def _category(values: pd.Series) -> pd.Series:
+def _category(values: pd.Series, policy: Policy) -> pd.Series:
     """Graph categories in the policy's spelling; another value (``unknownFutureValue``) is dropped."""
-    spelling = {name.lower(): name for name in load_policy().graph_categories}
+    spelling = {name.lower(): name for name in policy.graph_categories}
     return values.str.lower().map(spelling).astype("str")
 
 
 def tenant_rows(posts: pd.DataFrame, services: pd.Series, time_label: str, source: str,
-                customer_ids: Sequence[str], path: Path) -> pd.DataFrame:
+                customer_ids: Sequence[str], path: Path, policy: Policy | None = None) -> pd.DataFrame:
     """One row per post (``message_id, subject, body, category, time, record``) and customer."""
     customers = [c.strip() for c in customer_ids if c.strip()]
     if not customers:
         raise InputError(str(path), f"{source} posts address a tenant, not a mailbox: name the customer(s) "
                          "the feed belongs to (--customer-id, or the reader option customer_ids)")
+    policy = policy or load_policy()
     posts = posts.assign(
         sent_at=utc_times(posts["time"]),
-        sender_address=format_tables()["service_communications"]["senders"][source],
+        sender_address=format_tables(policy.path)["service_communications"]["senders"][source],
         source=source,
-        category=_category(posts["category"]),
-        product=family_of_services(services),
+        category=_category(posts["category"], policy),
+        product=family_of_services(services, policy),
     )
     posts = reject_bad_times(posts, posts["time"], time_label).drop(columns="time")
     rows = posts.merge(pd.DataFrame({"customer_id": customers}, dtype="str"), how="cross")
@@ -97,7 +98,7 @@ def _issue_text(item: dict[str, Any]) -> str:
 is_message_center = _sniffer('"actionrequiredbydatetime"', '"ismajorchange"', "serviceannouncement/messages")
 
 
-def read_message_center(path: Path, customer_ids: Sequence[str] = ()) -> pd.DataFrame:
+def read_message_center(path: Path, customer_ids: Sequence[str] = (), policy: Policy | None = None) -> pd.DataFrame:
     """Message center posts: title as subject, body (HTML) as body, the Graph category, and the
     services' family; published at ``startDateTime`` (else ``lastModifiedDateTime``)."""
     items = read_json_items(path)
@@ -106,13 +107,13 @@ def read_message_center(path: Path, customer_ids: Sequence[str] = ()) -> pd.Data
         time=_published(items),
     )
     services = pd.Series([item.get("services") or [] for item in items], dtype=object)
-    return tenant_rows(posts, services, "startDateTime", "message_center", customer_ids, path)
+    return tenant_rows(posts, services, "startDateTime", "message_center", customer_ids, path, policy)
 
 
 is_service_health = _sniffer('"impactdescription"', '"featuregroup"', "serviceannouncement/issues")
 
 
-def read_service_health(path: Path, customer_ids: Sequence[str] = ()) -> pd.DataFrame:
+def read_service_health(path: Path, customer_ids: Sequence[str] = (), policy: Policy | None = None) -> pd.DataFrame:
     """Service health issues: title as subject; the impact description and every post's
     description as body; the classification (``incident``, ``advisory``) as category."""
     items = read_json_items(path)
@@ -121,4 +122,4 @@ def read_service_health(path: Path, customer_ids: Sequence[str] = ()) -> pd.Data
         time=_published(items),
     )
     services = pd.Series([[item["service"]] if item.get("service") else [] for item in items], dtype=object)
-    return tenant_rows(issues, services, "startDateTime", "service_health", customer_ids, path)
+    return tenant_rows(issues, services, "startDateTime", "service_health", customer_ids, path, policy)
