@@ -20,6 +20,7 @@ from .io.registry_files import read_registry
 from .registry import Registry
 from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
+from .textcache import DecidedTexts
 
 EVIDENCE_COLUMNS = ("topic_evidence", "topic_confidence", "product_evidence")
 
@@ -30,13 +31,14 @@ def audit(
     policy: Policy | None = None,
     evidence: bool = False,
     progress: bool = False,
+    texts: DecidedTexts | None = None,
 ) -> pd.DataFrame:
     """Verdicts for a canonical message frame, in input order.
 
     ``messages`` may come from :func:`read_messages` or be built by hand (text columns;
     it is validated and normalised here if ``sent_at`` is not yet a UTC timestamp).
     With ``evidence`` the classifier's matched terms and confidence are kept as extra
-    columns after the SPEC §5 ones.
+    columns after the SPEC §5 ones. ``texts``: decisions shared with other batches of the same run.
     """
     policy = policy or load_policy()
     if not isinstance(messages["sent_at"].dtype, pd.DatetimeTZDtype) or set(MESSAGE_COLUMNS) - set(messages.columns):
@@ -44,7 +46,7 @@ def audit(
     frame = messages
     stages = {
         "resolve": partial(resolve, registry=registry, policy=policy),
-        "classify": partial(classify, policy=policy),
+        "classify": partial(texts.classify if texts is not None else classify, policy=policy),
         "decide": partial(decide, policy=policy),
     }
     with tqdm(total=len(stages), desc="audit", unit="stage", disable=not progress, leave=False) as bar:
@@ -101,11 +103,13 @@ def audit_log(
     progress: bool = False,
     strict: bool = False,
     mask_key: bytes | None = None,
+    texts: DecidedTexts | None = None,
 ) -> AuditRun:
-    """Audit what the readers made of an input (all of it, or one batch of it: engines call this per batch)."""
+    """Audit what the readers made of an input (all of it, or one batch of it: engines call this per
+    batch, sharing ``texts`` so a text is classified once per run)."""
     if strict:
         raise_first_rejection(log.rejected)
-    verdicts, rejected = audit(log.messages, registry, policy, evidence=evidence, progress=progress), log.rejected
+    verdicts, rejected = audit(log.messages, registry, policy, evidence=evidence, progress=progress, texts=texts), log.rejected
     if mask_key is not None:
         verdicts, rejected = mask_recipients(verdicts, mask_key), mask_recipients(rejected, mask_key)
     return AuditRun(verdicts, rejected, log.rows_read, log.duplicates, log.warnings)

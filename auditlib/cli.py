@@ -30,6 +30,19 @@ class Group(click.Group):
             sys.exit(2)
 
 
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def byte_size(text: str) -> int:
+    """``4G``, ``500M``, ``512K`` or a number of bytes (a trailing ``B``/``iB`` is allowed) as bytes."""
+    number = text.strip().upper().removesuffix("B").removesuffix("I")
+    unit = number[-1:] if number[-1:] in _UNITS else ""
+    try:
+        return int(float(number.removesuffix(unit)) * _UNITS[unit])
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a size such as 4G, 500M or 1000000") from None
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="auditlib")
 def main() -> None:
@@ -59,6 +72,9 @@ def main() -> None:
               help="Audit N rows at a time, writing the output as it goes: peak memory then follows N, not the "
                    "input (Parquet is streamed; other formats are held one file at a time). A folder of Parquet "
                    "files is always batched (500,000 rows). With --engine dask: rows per partition of non-Parquet input.")
+@click.option("--memory-limit", type=str, default=None, metavar="SIZE", callback=lambda _, __, v: v and byte_size(v),
+              help="Memory an in-memory audit may use (4G, 500M, bytes); a Parquet log needing more is streamed "
+                   "in batches that fit it, with the same verdicts. Default: half the memory available.")
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: an existing cluster's scheduler (tcp://host:8786); default a local cluster.")
 @click.option("--strict", is_flag=True, help="A rejected input row, or a file in an input folder that cannot be read, is an "
@@ -66,15 +82,16 @@ def main() -> None:
 @click.option("--mask-recipients", is_flag=True,
               help="Replace recipient addresses by a keyed hash (domain kept); the key is read from AUDITLIB_MASK_KEY.")
 def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids, day_first,
-          engine, batch_rows, scheduler, strict, mask_recipients) -> None:
+          engine, batch_rows, memory_limit, scheduler, strict, mask_recipients) -> None:
     """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces as CSV or
     JSON and Reporting Web Service pages; Defender EmailEvents; Graph Message center and service
     health JSON, the old Service Communications feed, Azure Service Health events; .eml and mbox
     files; folders of any of them, a file no reader knows set aside as rejected) and write one
     verdict per row.
 
-    Inputs larger than memory: give --batch-rows (or a folder of Parquet files); the verdicts
-    are the same as in one piece.
+    Inputs larger than memory: a Parquet log is streamed in batches by itself when an in-memory
+    audit would exceed --memory-limit; otherwise give --batch-rows (or a folder of Parquet
+    files). The verdicts are the same as in one piece.
 
     Every row read is accounted for: rows read = verdicts + rejected rows (OUT.rejected.csv)
     + identical copies removed, printed and stored in OUT.manifest.json (OUT being the output's full name) with the inputs' SHA-256.
@@ -97,7 +114,8 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
         policy = policy.with_microsoft_domains(microsoft_domains.split(";"))
     show = sys.stderr.isatty() if progress is None else progress
     job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
-                   reader_options={"customer_ids": customer_ids, "day_first": day_first or None}, batch_rows=batch_rows, scheduler=scheduler,
+                   reader_options={"customer_ids": customer_ids, "day_first": day_first or None}, batch_rows=batch_rows,
+                   memory_limit=memory_limit, scheduler=scheduler,
                    strict=strict, mask_key=mask_key() if mask_recipients else None)
     refuse_inputs([output, sidecar(output, "rejected.csv"), sidecar(output, "manifest.json")], [*messages, registry_dir])
     options = {"engine": engine, "evidence": evidence, "strict": strict, "mask_recipients": mask_recipients,

@@ -2,31 +2,60 @@
 
 Each row falls in the first *case* whose condition holds, in SPEC order. A case fixes
 the verdict and rule id; severity follows from the topic for violations. The reason
-is the case's template filled with the row's facts; it is rendered once per distinct
-combination of the facts it names, so its cost follows the variety of the log, not
-its length.
+is the case's template filled with the row's facts. Each fact is factorised once (a
+code per row into its distinct texts); a case's rows are grouped by their facts' codes
+with integer arithmetic, and its template is filled for all its groups at once by Arrow
+string kernels, so no Python runs per row or per combination of facts.
 """
 from __future__ import annotations
 
 import string
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .frames import distinct_rows, per_distinct
+from .frames import combine_codes, first_rows, lookup, per_distinct
 from .policy import Policy
 from .resolve import product_bits
 
 VERDICTS = ("allowed", "violation", "needs_review", "out_of_scope")
 TOPIC_RULE = "by topic"  # CSP-COMM-2 for subscription, CSP-COMM-1 for marketing (SPEC §4 step 8)
 
-# Phrases derived from facts when a reason is rendered (see _phrases), and the facts they need.
-PHRASE_SOURCES = {
-    "topic_phrase": ("topic", "topic_evidence"),
-    "product_phrase": ("product", "product_evidence"),
-    "citation": ("rule_id",),
-    "topic_doubt": ("topic_evidence",),
+Texts = dict[str, pa.Array]  # fact -> its text in each group of rows (missing: empty)
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _quoted(evidence: pa.Array) -> pa.Array:
+    """`` (evidence)``, or nothing when there is none."""
+    return pc.if_else(pc.equal(evidence, ""), "", _join(" (", evidence, ")"))
+
+
+def _topic_phrase(facts: Texts, policy: Policy) -> pa.Array:
+    topic = facts["topic"]
+    article = pc.if_else(pc.match_substring_regex(topic, "^[aeiou]"), "an ", "a ")
+    return _join(article, topic, " message", _quoted(facts["topic_evidence"]))
+
+
+def _citation(facts: Texts, policy: Policy) -> pa.Array:
+    """The rule id and its clause in quotes; nothing for a rule the policy does not know (none)."""
+    rules = list(policy.clauses)
+    quoted = pa.array([f'{rule} "{policy.clauses[rule]}"' for rule in rules] + [""], pa.string())
+    return pc.take(quoted, pc.fill_null(pc.index_in(facts["rule_id"], pa.array(rules, pa.string())), len(rules)))
+
+
+# Phrases derived from facts when a reason is rendered: the facts each needs, and how it is made.
+PHRASES: dict[str, tuple[tuple[str, ...], Callable[[Texts, Policy], pa.Array]]] = {
+    "topic_phrase": (("topic", "topic_evidence"), _topic_phrase),
+    "product_phrase": (("product", "product_evidence"), lambda f, _: _join(f["product"], _quoted(f["product_evidence"]))),
+    "citation": (("rule_id",), _citation),
+    "topic_doubt": (("topic_evidence",), lambda f, _: _quoted(f["topic_evidence"])),
 }
 
 _MS = "Microsoft ({sender_address}) sent {topic_phrase}"
@@ -38,13 +67,21 @@ class Case:
     name: str
     verdict: str
     rule_id: str | None
-    reason: str  # str.format template over the facts of _facts() and _phrases()
+    reason: str  # str.format template over the facts of reasons() and the PHRASES
 
     @property
     def facts(self) -> list[str]:
         """The facts its reason needs: the template's fields, derived phrases replaced by their sources."""
         fields = {f for _, f, _, _ in string.Formatter().parse(self.reason) if f}
-        return sorted(set().union(*(PHRASE_SOURCES.get(f, (f,)) for f in fields)))
+        return sorted(set().union(*(PHRASES[f][0] if f in PHRASES else (f,) for f in fields)))
+
+    def render(self, facts: Texts, policy: Policy) -> pa.Array:
+        """The reason of each group of rows whose facts' texts are ``facts``."""
+        parts = []
+        for literal, field, _, _ in string.Formatter().parse(self.reason):
+            parts += [literal] if literal else []
+            parts += [PHRASES[field][1](facts, policy) if field in PHRASES else facts[field]] if field else []
+        return _join(*parts)
 
 
 CASES: tuple[Case, ...] = (
@@ -87,20 +124,20 @@ CASES: tuple[Case, ...] = (
 
 def case_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
     """The index into CASES of each row: the first condition that holds, in SPEC §4 order."""
-    party, topic = frame["sender_party"].astype("str"), frame["topic"].astype("str")
-    bit = frame["product"].astype("str").map(product_bits(policy)).fillna(0).astype("int64").to_numpy()
+    party, topic = frame["sender_party"], frame["topic"]
+    bit = lookup(frame["product"], product_bits(policy), 0).astype("int64")
     in_csp = (frame["csp_mask"].to_numpy() & bit) != 0
     in_direct = (frame["direct_mask"].to_numpy() & bit) != 0
     known = bit != 0
     conditions = {
         "no_customer": frame["customer_id"].isna().to_numpy(),
         "not_csp": frame["partner_ids"].isna().to_numpy(),
-        "partner_of_record": (party == "partner_of_record").to_numpy(),
-        "other_partner": (party == "other_partner").to_numpy(),
+        "partner_of_record": party.eq("partner_of_record").to_numpy(bool),
+        "other_partner": party.eq("other_partner").to_numpy(bool),
         "spoofed_microsoft": frame["spoofed"].to_numpy(dtype=bool) if "spoofed" in frame else np.zeros(len(frame), bool),
-        "unknown_sender": (party != "microsoft").to_numpy(),
-        "microsoft_operational": (topic == "operational").to_numpy(),
-        "microsoft_unknown_topic": (topic == "unknown").to_numpy(),
+        "unknown_sender": ~party.eq("microsoft").to_numpy(bool),
+        "microsoft_operational": topic.eq("operational").to_numpy(bool),
+        "microsoft_unknown_topic": topic.eq("unknown").to_numpy(bool),
         "direct_product": known & in_direct & ~in_csp,
         "product_in_both": known & in_direct & in_csp,
         "product_not_direct": known,
@@ -113,7 +150,7 @@ def case_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
 def rule_ids(case: np.ndarray, topic: pd.Series) -> np.ndarray:
     """Each row's rule id: its case's, or for violations the one its topic calls for."""
     rule = np.array([c.rule_id for c in CASES], dtype=object)[case]
-    by_topic = np.where(topic.astype("str").to_numpy() == "subscription", "CSP-COMM-2", "CSP-COMM-1")
+    by_topic = np.where(topic.eq("subscription").to_numpy(bool), "CSP-COMM-2", "CSP-COMM-1")
     return np.where(rule == TOPIC_RULE, by_topic, rule)
 
 
@@ -122,7 +159,7 @@ def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     case = case_of(frame, policy)
     verdict = np.array([c.verdict for c in CASES], dtype=object)[case]
     rule = rule_ids(case, frame["topic"])
-    severity = frame["topic"].astype("str").map(dict(policy.severity)).fillna("").to_numpy(dtype=object)
+    severity = lookup(frame["topic"], dict(policy.severity), "")
     return frame.assign(
         verdict=pd.Categorical(verdict, categories=VERDICTS),
         rule_id=pd.array(rule, dtype="string"),
@@ -133,35 +170,37 @@ def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
 
 
 def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Policy) -> pd.Series:
-    """Each row's reason sentence (a categorical): its case's template over its facts, quoting its clause."""
+    """Each row's reason sentence (a categorical): its case's template over its facts, quoting its clause.
+
+    Rendered once per distinct combination of the facts a case names, by Arrow kernels.
+    """
     day = lambda times: times.dt.strftime("%Y-%m-%d")
     facts = frame.assign(day=per_distinct(frame["sent_at"].dt.floor("D"), day),
                          since=per_distinct(frame["csp_since"], day), rule_id=rule)
-    facts = facts[sorted({f for c in CASES for f in c.facts})]
-    facts = facts.astype({c: "category" for c in facts.columns if not isinstance(facts[c].dtype, pd.CategoricalDtype)})
-    texts: list[str] = []
+    coded = {f: fact_codes(facts[f]) for f in sorted({f for c in CASES for f in c.facts})}
+    rendered: list[pa.Array] = []
     codes = np.full(len(frame), -1, dtype="int64")
+    offset = 0
     for number, c in enumerate(CASES):
         rows = np.flatnonzero(case == number)
         if len(rows):
-            group, distinct = distinct_rows(facts.iloc[rows], c.facts)
-            codes[rows] = group + len(texts)
-            records = distinct.astype(object).fillna("").to_dict("records")
-            texts += [c.reason.format(**record, **_phrases(record, policy)) for record in records]
-    text_codes, categories = pd.factorize(pd.Index(texts, dtype="str"))
+            group = combine_codes([coded[f][0][rows] for f in c.facts])
+            first = rows[first_rows(group)]
+            rendered.append(c.render({f: pc.take(coded[f][1], coded[f][0][first]) for f in c.facts}, policy))
+            codes[rows] = group + offset
+            offset += len(first)
+    texts = pa.chunked_array(rendered, pa.string()).combine_chunks().dictionary_encode()
+    categories = pd.Index(texts.dictionary.to_numpy(zero_copy_only=False), dtype="str")
+    text_codes = texts.indices.to_numpy(zero_copy_only=False)
     return pd.Series(pd.Categorical.from_codes(text_codes[codes], categories=categories), index=frame.index)
 
 
-def _phrases(record: dict, policy: Policy) -> dict:
-    """The phrases a template may use, built from a record's topic, product, evidence and rule."""
-    topic, rule = record.get("topic", ""), record.get("rule_id", "")
-    return {
-        "topic_phrase": f"{'an' if topic[:1] in 'aeiou' and topic else 'a'} {topic} message" + _quoted(record.get("topic_evidence", "")),
-        "product_phrase": record.get("product", "") + _quoted(record.get("product_evidence", "")),
-        "citation": f'{rule} "{policy.clauses[rule]}"' if rule in policy.clauses else "",
-        "topic_doubt": _quoted(record.get("topic_evidence", "")),
-    }
-
-
-def _quoted(evidence: str) -> str:
-    return f" ({evidence})" if evidence else ""
+def fact_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
+    """``(codes, texts)``: each row's index into the fact's distinct texts; a missing fact is the
+    empty text, as a reason prints it."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values)
+    texts = pa.array(pd.Index(uniques).astype("str").tolist() + [""], pa.string())
+    return np.where(codes < 0, len(uniques), codes), texts

@@ -7,7 +7,7 @@ costs a small integer.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -16,15 +16,26 @@ import pandas as pd
 def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
     """``(codes, unique)``: the distinct combinations of ``columns`` (a missing column is
     empty) and, per row, the index of its combination. Missing values count as one value."""
-    codes = np.zeros(len(frame), dtype="int64")
-    for column in columns:
-        values = frame[column] if column in frame else pd.Series("", index=frame.index)
-        column_codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        codes, _ = pd.factorize(codes * (len(uniques) + 1) + column_codes)
-    first = np.full(codes.max(initial=-1) + 1, -1, dtype="int64")
-    first[codes[::-1]] = np.arange(len(codes))[::-1]  # the first row of each combination
-    unique = pd.DataFrame({c: frame[c] if c in frame else "" for c in columns}, index=frame.index).iloc[first]
+    codes = combine_codes([pd.factorize(frame[c], use_na_sentinel=False)[0] if c in frame else np.zeros(len(frame), "int64")
+                           for c in columns])
+    unique = pd.DataFrame({c: frame[c] if c in frame else "" for c in columns}, index=frame.index).iloc[first_rows(codes)]
     return codes, unique.reset_index(drop=True)
+
+
+def combine_codes(codes: list[np.ndarray]) -> np.ndarray:
+    """Per row, the index of its combination of (non-negative) ``codes``, numbered in order of
+    first appearance: integer arithmetic and factorising, whatever the values were."""
+    combined = np.zeros(len(codes[0]) if codes else 0, dtype="int64")
+    for column in codes:
+        combined, _ = pd.factorize(combined * (int(column.max(initial=0)) + 1) + column)
+    return combined
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """The first row of each combination numbered by :func:`combine_codes`, in code order."""
+    first = np.full(codes.max(initial=-1) + 1, -1, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return first
 
 
 def expand(values: pd.Series | np.ndarray, codes: np.ndarray, categories: tuple[str, ...] | None = None):
@@ -47,6 +58,15 @@ def per_distinct(values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -
     codes, uniques = pd.factorize(values)
     uniques = pd.Series(uniques, dtype=object if isinstance(values.dtype, pd.CategoricalDtype) else values.dtype)
     return pd.Series(expand(compute(uniques).reset_index(drop=True), codes), index=values.index)
+
+
+def lookup(values: pd.Series, table: Mapping[object, object], default: object) -> np.ndarray:
+    """``table[value]`` of each row (``default`` for a missing or unlisted value), looked up once per distinct value."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
+    else:
+        codes, uniques = pd.factorize(values)
+    return np.array([table.get(u, default) for u in uniques] + [default])[codes]
 
 
 def split_list(values: pd.Series) -> pd.Series:

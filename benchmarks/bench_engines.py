@@ -1,17 +1,20 @@
 """Compare auditlib's engines with a DuckDB SQL peer and with the I/O floor, on generated logs.
 
 For each size it generates (or reuses) a Parquet log, then runs each contender in a child
-process: Parquet in, Parquet out. It prints a markdown table of wall time, rows/s, peak memory
-(the resident memory of the child and all its descendants, summed, sampled every 0.1 s: a Dask
-run counts its scheduler and workers), the ratio to the DuckDB peer and to the floor.
+process: Parquet in, Parquet out, in rounds (A B A B …, ``--rounds``), so that contenders share
+the machine's moods. It prints a markdown table of each contender's best wall time, rows/s,
+peak memory (the resident memory of the child and all its descendants, summed, sampled every
+0.1 s: a Dask run counts its scheduler and workers), and the ratios to the pure-SQL DuckDB peer,
+to the DuckDB peer with auditlib's classifier and to the floor.
 
 - floor: pyarrow reads the log and writes it back (same rows, similar width): no audit at all;
 - pandas: ``auditlib audit`` as SPEC §6 gives it (in memory);
 - pandas batched: ``--batch-rows 500000`` (streamed: memory follows the batch);
 - dask: ``--engine dask`` on a local cluster (one worker process per core), partitioned output;
-- duckdb: ``benchmarks/duckdb_peer.py`` (same classification, SQL for SPEC §4).
+- duckdb: ``benchmarks/duckdb_peer.py`` (auditlib's classification, SQL for SPEC §4);
+- duckdb SQL: ``benchmarks/duckdb_peer.py --classify sql`` (classification in SQL too).
 
-    python benchmarks/bench_engines.py --rows 1000000 3000000 [--dir DIR] [--only pandas,duckdb]
+    python benchmarks/bench_engines.py --rows 1000000 3000000 [--dir DIR] [--only pandas,duckdb] [--rounds 2]
 """
 from __future__ import annotations
 
@@ -35,12 +38,14 @@ HERE = Path(__file__).resolve().parent
 def contenders(messages: Path, registry: Path, out: Path) -> dict[str, list[str]]:
     """Each contender's command line, writing under ``out``."""
     audit = [sys.executable, "-m", "auditlib.cli", "audit", str(messages), "--registry", str(registry), "--no-progress"]
+    peer = [sys.executable, str(HERE / "duckdb_peer.py"), str(messages), str(registry)]
     return {
         "floor (read + write Parquet)": [sys.executable, str(Path(__file__)), "--floor", str(messages), str(out / "floor.parquet")],
         "auditlib pandas (in memory)": audit + ["--output", str(out / "pandas.parquet")],
         "auditlib pandas --batch-rows 500000": audit + ["--output", str(out / "batched.parquet"), "--batch-rows", "500000"],
         "auditlib dask (local, 2 workers)": audit + ["--output", str(out / "dask") + "/", "--engine", "dask"],
-        "duckdb SQL peer": [sys.executable, str(HERE / "duckdb_peer.py"), str(messages), str(registry), str(out / "duckdb.parquet")],
+        "duckdb peer (auditlib classifier)": peer + [str(out / "duckdb.parquet")],
+        "duckdb pure-SQL peer": peer + [str(out / "duckdb-sql.parquet"), "--classify", "sql"],
     }
 
 
@@ -72,12 +77,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "auditlib-bench", help="generated logs, one folder per size, reused")
     parser.add_argument("--only", default="", help="comma-separated words: run the contenders whose name holds one")
+    parser.add_argument("--rounds", type=int, default=2, help="runs of every contender, interleaved; the best counts")
     parser.add_argument("--floor", nargs=2, type=Path, metavar=("IN", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
         return floor(*args.floor)
-    print("| rows | contender | wall s | rows/s | peak MiB | × DuckDB | × floor |")
-    print("|---:|---|---:|---:|---:|---:|---:|")
+    print("| rows | contender | wall s | rows/s | peak MiB | × SQL peer | × DuckDB peer | × floor |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
     for rows in args.rows:
         folder = args.dir / f"{rows}-s{args.seed}"
         with contextlib.redirect_stdout(sys.stderr):  # keep the table whole
@@ -87,12 +93,14 @@ def main() -> None:
         out.mkdir()
         runs = {name: command for name, command in contenders(messages, folder / "registry", out).items()
                 if not args.only or any(word in name for word in args.only.split(","))}
-        measured = {name: measure(command) for name, command in runs.items()}
-        duck = next((wall for name, (wall, _) in measured.items() if name.startswith("duckdb")), None)
-        base = next((wall for name, (wall, _) in measured.items() if name.startswith("floor")), None)
+        rounds = [{name: measure(command) for name, command in runs.items()} for _ in range(args.rounds)]
+        measured = {name: (min(r[name][0] for r in rounds), max(r[name][1] for r in rounds)) for name in runs}
+        wall_of = lambda word: next((wall for name, (wall, _) in measured.items() if word in name), None)
+        sql, duck, base = wall_of("pure-SQL"), wall_of("auditlib classifier"), wall_of("floor")
         for name, (wall, peak) in measured.items():
             ratio = lambda ref: f"{wall / ref:.2f}" if ref else "–"
-            print(f"| {rows:,} | {name} | {wall:.1f} | {rows / wall:,.0f} | {peak:,.0f} | {ratio(duck)} | {ratio(base)} |", flush=True)
+            print(f"| {rows:,} | {name} | {wall:.1f} | {rows / wall:,.0f} | {peak:,.0f} | {ratio(sql)} | {ratio(duck)} "
+                  f"| {ratio(base)} |", flush=True)
         shutil.rmtree(out, ignore_errors=True)
 
 

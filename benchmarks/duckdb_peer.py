@@ -1,17 +1,25 @@
 """A straightforward DuckDB SQL implementation of SPEC §4: the peer a user might write instead.
 
 It reads the same Parquet log and registry CSVs and writes a verdict Parquet of the SPEC §5
-columns. Topic and product come from auditlib's own classifier, applied to the log's distinct
-(subject, body, source, category, product) rows and joined back by a hash of them, so the
-comparison with auditlib is of the decision machinery: customer and sender resolution by
-domain (subdomains included), agreements in force by an interval join, the decision table as
-one CASE. Its reason is one generic sentence, not auditlib's per-case wording.
+columns. Topic and product are decided once per distinct (subject, body, source, category,
+product) row and joined back by a hash of it, in one of two ways:
 
-    python benchmarks/duckdb_peer.py messages.parquet registry/ verdicts.parquet
+- ``--classify auditlib`` (default): auditlib's own classifier, so the comparison with auditlib
+  is of the decision machinery;
+- ``--classify sql``: pure SQL, what a data engineer would write in a day: a regular expression
+  per cue group of the policy (its keyword table), the group with most matches wins, the source
+  and category first (SPEC §3 precedence).
+
+Either way: customer and sender resolution by domain (subdomains included), agreements in force
+by an interval join, the decision table as one CASE. Its reason is one generic sentence, not
+auditlib's per-case wording.
+
+    python benchmarks/duckdb_peer.py messages.parquet registry/ verdicts.parquet [--classify sql]
 """
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 
@@ -32,6 +40,29 @@ def classified(con: duckdb.DuckDBPyConnection, messages: str, policy: Policy) ->
                          **{c: texts[c].replace("", pd.NA) for c in ("body", "source", "category", "product")})
     out = classify(frame, policy)
     return pd.DataFrame({"h": texts["h"], "topic": out["topic"].astype(str), "product": out["product"].astype(str)})
+
+
+def classified_sql(con: duckdb.DuckDBPyConnection, messages: str, policy: Policy) -> None:
+    """Table ``cls(h, topic, product)`` in SQL alone: per distinct text tuple, the cue group
+    (``topic:…``, ``product:…``) whose regular expression matches most often wins."""
+    groups = {group: "|".join(re.escape(p) for p in phrases) for group, phrases in policy.cues.items()}
+    count = lambda group: f"len(regexp_extract_all(text, {sql_text(groups[group])}))"
+    best = lambda kind: ("CASE " + " ".join(
+        f"WHEN {count(g)} > 0 AND {count(g)} >= greatest({', '.join(count(o) for o in groups if o.startswith(kind))}) "
+        f"THEN {sql_text(g.split(':', 1)[1])}" for g in groups if g.startswith(kind)) + " ELSE 'unknown' END")
+    listed = lambda values: ", ".join(sql_text(v) for v in values)
+    con.sql(f"""
+        CREATE TABLE cls AS
+        WITH t AS (SELECT DISTINCT hash({TUPLE}) AS h, lower(coalesce(subject, '') || ' ' || coalesce(body, '')) AS text,
+                          source, category, NULLIF(product, '') AS product FROM read_parquet('{messages}'))
+        SELECT h,
+          CASE WHEN source IN ({listed(policy.operational_sources)}) OR category IN ({listed(policy.graph_categories)})
+                 THEN 'operational'
+               WHEN category IN ({listed(t for t in policy.topics if t != 'unknown')}) THEN category
+               ELSE {best('topic:')} END AS topic,
+          coalesce(product, {best('product:')}) AS product
+        FROM t
+    """)
 
 
 def setup(con: duckdb.DuckDBPyConnection, registry: Path, policy: Policy) -> None:
@@ -75,13 +106,18 @@ def sql_text(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def audit_sql(messages: str, registry: Path, output: str, policy: Policy, threads: int = 2) -> dict[str, float]:
-    """Write the verdicts of ``messages`` to ``output``; returns seconds spent classifying and deciding."""
+def audit_sql(messages: str, registry: Path, output: str, policy: Policy, threads: int = 2,
+              how: str = "auditlib") -> dict[str, float]:
+    """Write the verdicts of ``messages`` to ``output``, classifying with auditlib's model or in
+    SQL (``how``); returns seconds spent classifying and deciding."""
     con = duckdb.connect(config={"threads": threads})
     started = time.perf_counter()
     setup(con, registry, policy)
-    con.register("classified_df", classified(con, messages, policy))
-    con.sql("CREATE TABLE cls AS SELECT * FROM classified_df")
+    if how == "sql":
+        classified_sql(con, messages, policy)
+    else:
+        con.register("classified_df", classified(con, messages, policy))
+        con.sql("CREATE TABLE cls AS SELECT * FROM classified_df")
     classify_s = time.perf_counter() - started
     log = f"read_parquet('{messages}')"
     owner_map(con, "rmap", f"SELECT DISTINCT lower(split_part(recipient_address, '@', 2)) AS domain FROM {log}", "cdom")
@@ -171,8 +207,9 @@ def main() -> None:
     parser.add_argument("registry", type=Path)
     parser.add_argument("output")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--classify", choices=("auditlib", "sql"), default="auditlib")
     args = parser.parse_args()
-    spent = audit_sql(args.messages, args.registry, args.output, load_policy(), args.threads)
+    spent = audit_sql(args.messages, args.registry, args.output, load_policy(), args.threads, args.classify)
     print(", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in spent.items()))
 
 

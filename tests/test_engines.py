@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import subprocess
+from dataclasses import replace
 import sys
 
 import pandas as pd
@@ -151,3 +152,41 @@ def test_masked_recipients_are_the_same_in_batches_and_on_dask(tmp_path, engine,
     pd.testing.assert_frame_equal(verdicts(tmp_path / "parts.parquet"), masked)
     addresses = set(sample_rows()["recipient_address"].str.lower())
     assert not addresses & set(masked["recipient_address"].str.lower())
+
+
+def test_a_parquet_log_over_the_memory_limit_is_streamed_with_the_same_verdicts(tmp_path, whole, sample_parquet):
+    from auditlib.engines import MIN_BATCH_ROWS, batch_rows
+
+    streamed = job(tmp_path, sample_parquet / "messages.parquet", "v.parquet", memory_limit=1)
+    assert batch_rows(streamed) == MIN_BATCH_ROWS
+    assert batch_rows(job(tmp_path, sample_parquet / "messages.parquet", "v.parquet", memory_limit=2**40)) is None
+    outcome = run_engine("pandas", streamed)
+    expected, reference = whole
+    pd.testing.assert_frame_equal(verdicts(tmp_path / "v.parquet"), expected)
+    assert outcome.counts.to_dict() == reference.counts.to_dict()
+
+
+def test_the_memory_limit_on_the_command_line(tmp_path, sample_parquet):
+    from auditlib.cli import byte_size
+
+    assert [byte_size(s) for s in ("4G", "500M", "1.5k", "2GiB", "1000")] == [4 * 2**30, 500 * 2**20, 1536, 2 * 2**30, 1000]
+    out = tmp_path / "v.csv"
+    subprocess.run([sys.executable, "-m", "auditlib.cli", "audit", str(sample_parquet / "messages.parquet"),
+                    "--registry", str(SAMPLE / "registry"), "--output", str(out), "--memory-limit", "1K"], check=True)
+    assert len(pd.read_csv(out)) == len(sample_rows())
+
+
+def test_batches_classify_each_distinct_text_once(whole):
+    from auditlib.audit import audit_log
+    from auditlib.io.log import read_log
+    from auditlib.io.registry_files import read_registry
+    from auditlib.textcache import TEXT_COLUMNS, DecidedTexts
+
+    policy = load_policy()
+    log, registry, texts = read_log(SAMPLE / "messages.csv", policy), read_registry(SAMPLE / "registry", policy), DecidedTexts()
+    halves = [log.messages.iloc[:1000], log.messages.iloc[1000:], log.messages.iloc[:500]]
+    runs = [audit_log(replace(log, messages=half), registry, policy, texts=texts).verdicts for half in halves]
+    assert len(texts) == len(log.messages[TEXT_COLUMNS].drop_duplicates())
+    alone = audit_log(log, registry, policy).verdicts
+    pd.testing.assert_frame_equal(pd.concat(runs[:2], ignore_index=True).astype("str"), alone.astype("str"))
+    pd.testing.assert_frame_equal(runs[2].astype("str"), alone.iloc[:500].astype("str"))

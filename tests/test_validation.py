@@ -137,3 +137,24 @@ def test_cli_reports_one_line_and_exit_2(tmp_path):
     assert len(lines) == 1, done.stderr
     assert str(path) in lines[0] and "row 1" in lines[0] and "column sent_at" in lines[0]
     assert not (tmp_path / "out.csv").exists()
+
+
+def test_patterns_checked_by_arrow_mean_what_python_re_means():
+    """Validation runs Arrow's regex kernel on ASCII values: on every short string over a tricky
+    alphabet (blanks Python calls whitespace, separators, a final newline, non-ASCII) each schema
+    pattern accepts exactly what ``re.match`` accepts."""
+    import itertools
+    import re
+
+    import pandas as pd
+
+    from auditlib import load_policy
+    from auditlib.schema import ADDRESS_PATTERN, _DOMAIN_LIST, _matches
+
+    families = "|".join(load_policy().products)
+    patterns = [r"\s*\S", ADDRESS_PATTERN, _DOMAIN_LIST, rf"^\s*(\*|({families})(\s*;\s*({families}))*)\s*;?\s*$"]
+    alphabet = ["a", "@", " ", "\t", "\x0b", "\x1c", "\n", ";", ".", "-", "[", ",", "_", "*", "azure", "é", "\u00a0", "b.c"]
+    values = ["".join(p) for n in range(4) for p in itertools.product(alphabet, repeat=n)]
+    for pattern in patterns:
+        checked = _matches(pattern)._check_fn(pd.Series(values, dtype="str")).tolist()
+        assert checked == [re.compile(pattern).match(v) is not None for v in values], pattern
