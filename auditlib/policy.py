@@ -7,7 +7,7 @@ new version, and every verdict row can say which version decided it.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -40,6 +40,7 @@ class Policy:
     cues: Mapping[str, tuple[str, ...]]  # cue group ("product:azure") -> its phrases, features of the model
     stopwords: tuple[str, ...]  # tokens that alone make no feature (function words), as the tokeniser writes them
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
+    clause_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> "general rule", "prohibition", "exception"
 
     @cached_property
     def model(self) -> "TextModel":
@@ -68,6 +69,7 @@ def _load(path: Path) -> Policy:
     return Policy(
         version=raw["version"],
         clauses=MappingProxyType({rid: c["text"] for rid, c in raw["clauses"].items()}),
+        clause_kinds=MappingProxyType({rid: c.get("kind", "") for rid, c in raw["clauses"].items()}),
         topics=tuple(vocab["topics"]),
         products=tuple(vocab["products"]),
         sources=tuple(vocab["sources"]),
