@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 import pandas as pd
-from tqdm.auto import tqdm
+from tqdm import tqdm  # a text bar, also in a notebook (tqdm.auto warns without ipywidgets)
 
 from .classify import classify
 from .decide import decide
@@ -22,7 +22,7 @@ from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
 from .textcache import DecidedTexts
 
-EVIDENCE_COLUMNS = ("topic_evidence", "topic_confidence", "product_evidence")
+EVIDENCE_COLUMNS = ("topic_evidence", "topic_confidence", "product_evidence", "subject")  # subject last (SPEC §5)
 
 
 def audit(

@@ -25,6 +25,10 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 CONFIG = {"displaylogo": False, "responsive": True}
 PALETTE = ("#c0392b", "#e67e22", "#2e86c1", "#7d3c98", "#17a589", "#839192", "#b7950b", "#2c3e50")
 ROW_HEIGHT = 26
+# Latin first, then CJK families (Noto / Source Han on Linux, PingFang on macOS, YaHei on Windows):
+# Simplified Chinese subjects and names render wherever one of them is installed (README: fonts-noto-cjk).
+FONT_STACK = ('system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "Noto Sans CJK SC", "Source Han Sans SC", '
+              '"PingFang SC", "Microsoft YaHei", sans-serif')
 _AXIS = {"gridcolor": "#e5e8e8", "zerolinecolor": "#d5d8dc", "automargin": True}
 
 
@@ -38,7 +42,7 @@ def _figure(traces: list[dict], title: str, x_title: str, y_title: str, height: 
         "data": traces,
         "layout": {
             "title": {"text": html.escape(title), "x": 0, "xanchor": "left"},
-            "height": height, "font": {"size": 13}, "paper_bgcolor": "white", "plot_bgcolor": "white",
+            "height": height, "font": {"size": 13, "family": FONT_STACK}, "paper_bgcolor": "white", "plot_bgcolor": "white",
             "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
             "xaxis": {**_AXIS, "title": {"text": x_title}}, "yaxis": {**_AXIS, "title": {"text": y_title}},
             "legend": {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 1, "xanchor": "right"},
@@ -104,7 +108,7 @@ def ranking(table: pd.DataFrame, top: int = 50) -> Figure:
     """Partners by violations (bars), each labelled with its count and compliance rate."""
     table = table.head(top).iloc[::-1]
     labels = esc(table["partner_name"].fillna(table["partner_id"]) + " (" + table["partner_id"] + ")")
-    rate = table["compliance_rate"].map(lambda r: "n/a" if pd.isna(r) else f"{r:.1%}")
+    rate = table["compliance_rate"].map(percent)
     trace = {
         "type": "bar", "orientation": "h", "x": table["violations"].tolist(), "y": labels, "marker": {"color": PALETTE[0]},
         "text": (table["violations"].astype("str") + " · " + rate).tolist(), "textposition": "auto",
@@ -116,15 +120,30 @@ def ranking(table: pd.DataFrame, top: int = 50) -> Figure:
 
 # ----------------------------------------------------------------------------- report blocks
 
-def headline_html(partner: pd.Series, figures: dict, period, resellers: pd.DataFrame) -> str:
-    """The partner's name, period and headline figures as cards (see :func:`summarise.headline`)."""
-    rate = figures["compliance_rate"]
+def percent(rate: float | None) -> str:
+    """A compliance rate as shown everywhere (index, pages, charts): rounded once, from the exact value."""
+    return "n/a" if rate is None or pd.isna(rate) else f"{rate:.1%}"
+
+
+def change_text(figures: dict) -> str:
+    """Violations against the previous period; without messages then there is nothing to compare."""
+    return "n/a (no data)" if figures["change"] is None else f"{figures['change']:+,d}"
+
+
+def headline_html(partner: pd.Series, figures: dict, period, resellers: pd.DataFrame, sections: dict[str, str]) -> str:
+    """Links back, the partner's name, period and headline figures as cards (see :func:`summarise.headline`),
+    a plain sentence when the period has no messages, and the table of contents (``sections``: anchor -> title)."""
     return render(
         "headline.html.j2", partner=partner.fillna(""), figures=figures,
         period=period, previous=period.previous(), days=(period.end - period.start).days,
-        rate="n/a" if pd.isna(rate) else f"{rate:.1%}", change=f"{figures['change']:+d}",
-        resellers=resellers.fillna("").to_dict("records"),
+        rate=percent(figures["compliance_rate"]), change=change_text(figures),
+        resellers=resellers.fillna("").to_dict("records"), sections=sections,
     )
+
+
+def rules_html(policy) -> str:
+    """Each rule id with its kind and verbatim clause, once, so codes in charts and tables are explained."""
+    return render("rules.html.j2", policy=policy)
 
 
 def footer_html(policy, digests: dict[str, str], verdict_versions: Iterable[str], started: pd.Timestamp) -> str:
@@ -156,17 +175,21 @@ def show(fig: Figure) -> None:
     display(figure_bundle(fig), raw=True)
 
 
-def table_html(frame: pd.DataFrame, table_id: str) -> str:
-    """Every row (no truncation), every cell escaped, times as ``YYYY-MM-DD HH:MM`` UTC."""
+def table_html(frame: pd.DataFrame, table_id: str, interactive: bool = True) -> str:
+    """Every row (no truncation), every cell escaped, times as ``YYYY-MM-DD HH:MM`` UTC; an
+    ``interactive`` table is paged, sorted, filtered and searched by DataTables on the page."""
     times = frame.select_dtypes(include=["datetimetz"]).columns
     frame = frame.assign(**{c: frame[c].dt.strftime("%Y-%m-%d %H:%M") for c in times}).astype("object").fillna("")
-    return frame.to_html(escape=True, index=False, na_rep="", table_id=table_id, classes="auditlib-table",
+    classes = "auditlib-table auditlib-datatable" if interactive else "auditlib-table"
+    return frame.to_html(escape=True, index=False, na_rep="", table_id=table_id, classes=classes,
                          border=0, max_rows=None, max_cols=None)
 
 
 @cache
 def _templates() -> Environment:
-    return Environment(loader=PackageLoader("auditlib", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env = Environment(loader=PackageLoader("auditlib", "templates"), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(percent=percent, change=change_text)
+    return env
 
 
 def render(template: str, **values) -> str:
@@ -185,9 +208,9 @@ def note(text: str) -> None:
     show_html(render("note.html.j2", text=text))
 
 
-def show_table(frame: pd.DataFrame, table_id: str, empty: str) -> None:
+def show_table(frame: pd.DataFrame, table_id: str, empty: str, interactive: bool = True) -> None:
     """The table, or the sentence ``empty`` when it has no rows."""
     if len(frame):
-        show_html(table_html(frame, table_id))
+        show_html(table_html(frame, table_id, interactive))
     else:
         note(empty)

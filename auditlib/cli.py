@@ -206,37 +206,46 @@ def from_partner_center(out_dir, customer_files, subscription_files, reseller_fi
 @click.option("--force", is_flag=True, help="Re-run partners whose inputs did not change since the last run.")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
 @click.option("--notebooks", "notebooks", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None,
-              help="Folder with your own partner_report.ipynb and overview.ipynb (default: the project's notebooks/).")
+              help="Folder with your own partner_report.ipynb and overview.ipynb (default: the packaged ones, auditlib/notebooks).")
 @click.option("--mask-recipients", is_flag=True,
               help="Replace recipient addresses by a keyed hash (domain kept) in every file; key from AUDITLIB_MASK_KEY.")
+@click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A policy data file instead of the packaged one (the audit, the CSVs and every notebook use it).")
 def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs, force, progress, notebooks,
-           mask_recipients) -> None:
+           mask_recipients, policy_file) -> None:
     """Per-partner violation reports (HTML, notebook, CSV), an overview and an index.html.
 
     Reads a verdicts file (--verdicts) or audits MESSAGES first. Exit status 0 when every
     report was written, 1 when some failed (the others are still written), 2 on unusable input,
     130 when stopped by SIGTERM or SIGINT (the index and manifest list what finished).
     """
+    import time
+
     from .errors import InputError
     from .privacy import mask_key
     from .report import NOTEBOOKS, run_reports
+
+    started = time.perf_counter()
 
     if bool(verdicts) == bool(messages):
         raise InputError("(command line)", "give MESSAGES or --verdicts FILE, not both or neither")
     show = sys.stderr.isatty() if progress is None else progress
     result = run_reports(out_dir, registry_dir, verdicts=verdicts, messages=messages, start=start, end=end,
                          partners=partners, jobs=jobs, force=force, progress=show, notebooks=notebooks or NOTEBOOKS,
-                         mask_key=mask_key() if mask_recipients else None)
+                         mask_key=mask_key() if mask_recipients else None, policy=policy_file or "")
     for warning in result.account.get("warnings", []):
         click.echo(f"auditlib: warning: {warning}", err=True)
     account = result.account["accounting"]
     if "rows_read" in account:
         click.echo(f"auditlib: {account['rows_read']} rows read, {account['verdicts']} verdicts, {account['rejected']} rejected, "
                    f"{account['duplicates_removed']} duplicates removed", err=True)
+    if not result.messages:
+        click.echo(f"auditlib: warning: no messages in the period {result.period.label()}; the reports say so", err=True)
     counts = {s: sum(p.status == s for p in result.partners) for s in ("ok", "skipped", "failed", "interrupted")}
     click.echo(f"auditlib: {len(result.partners)} partner reports ({counts['ok']} written, {counts['skipped']} unchanged, "
-               f"{counts['failed']} failed, {counts['interrupted']} not run), overview {result.overview.status} "
-               f"-> {result.out_dir / 'index.html'}", err=True)
+               f"{counts['failed']} failed, {counts['interrupted']} not run), overview {result.overview.status}; "
+               f"{result.messages:,} messages in {result.period.label()}, {result.violations:,} violations; "
+               f"{time.perf_counter() - started:.1f} s -> {result.out_dir / 'index.html'}", err=True)
     if result.interrupted:
         click.echo(f"auditlib: stopped by {result.interrupted}; the index lists what finished", err=True)
         sys.exit(130)

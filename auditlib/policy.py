@@ -7,7 +7,7 @@ new version, and every verdict row can say which version decided it.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
 from types import MappingProxyType
@@ -41,6 +41,7 @@ class Policy:
     stopwords: tuple[str, ...]  # tokens that alone make no feature (function words), as the tokeniser writes them
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
     path: Path = DEFAULT_POLICY_PATH  # the file it was read from (its tables for the export readers)
+    clause_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> "general rule", "prohibition", "exception"
 
     @cached_property
     def model(self) -> "TextModel":
@@ -69,6 +70,7 @@ def _load(path: Path) -> Policy:
     return Policy(
         version=raw["version"],
         clauses=MappingProxyType({rid: c["text"] for rid, c in raw["clauses"].items()}),
+        clause_kinds=MappingProxyType({rid: c.get("kind", "") for rid, c in raw["clauses"].items()}),
         topics=tuple(vocab["topics"]),
         products=tuple(vocab["products"]),
         sources=tuple(vocab["sources"]),

@@ -1,9 +1,10 @@
 """``auditlib report``: one HTML violations report per partner, an overview, an index and a manifest.
 
-Each partner's report is ``notebooks/partner_report.ipynb`` executed by papermill in a fresh
-kernel of *this* interpreter (whatever kernelspecs the user has installed), then exported to
-HTML without code by nbconvert with an offline template: plotly.js is written once next to
-the reports and loaded from there, never from the network. Reports run in parallel worker
+Each partner's report is the packaged ``auditlib/notebooks/partner_report.ipynb`` executed by
+papermill in a fresh kernel of *this* interpreter (whatever kernelspecs the user has installed),
+on an input the run prepared with that partner's rows only (:mod:`report_inputs`), then exported
+to HTML without code by nbconvert with an offline template: plotly.js and DataTables are written
+once next to the reports and loaded from there, never from the network. Reports run in parallel worker
 processes; a partner whose inputs and notebook did not change since the last run is skipped
 unless forced, but only when its HTML, CSV and notebook are the very files that run recorded
 (by SHA-256 in ``manifest.json``) and its notebook completed. A failing report does not stop
@@ -15,10 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+import subprocess
+import tempfile
 import time
 from concurrent.futures import as_completed
 from dataclasses import asdict, dataclass, field, replace
 from functools import cache
+from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 from typing import Iterable
@@ -26,10 +31,10 @@ from typing import Iterable
 import pandas as pd
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the terminal's bar: this runs in a command, never in a kernel
 from traitlets import default
 
-from . import summarise, workers
+from . import report_inputs, summarise, workers
 from .charts import render
 from .errors import OutputError
 from .io.atomic import folder, os_errors, refuse_inputs, staging, sweep, write_text
@@ -43,9 +48,10 @@ from .policy import load_policy
 from .privacy import mask_recipients
 from .registry import REGISTRY_FILES
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+NOTEBOOKS = Path(str(resources.files("auditlib") / "notebooks"))  # package data: found in any install
+TEMPLATES = Path(str(resources.files("auditlib") / "templates"))
 PLOTLYJS = "plotly.min.js"
+DATATABLES_JS, DATATABLES_CSS = "datatables.js", "datatables.css"
 PARTNER_DIR = "partners"
 
 
@@ -73,6 +79,11 @@ class InterpreterKernelManager(AsyncKernelManager):
     def _encrypt_when_supported(self) -> str:
         return "auto"
 
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        """Kernel stderr is discarded: its shutdown notices ("KeyboardInterrupt caught in kernel")
+        are noise on the run's stderr; a failing cell still fails the report with its error."""
+        await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": subprocess.DEVNULL})
+
 
 # ----------------------------------------------------------------------------- keys
 
@@ -96,7 +107,7 @@ class Job:
     executed: Path
     html: Path
     parameters: dict
-    plotlyjs_src: str
+    asset_base: str  # where the page finds plotly.js and DataTables: "" or "../"
     title: str
 
 
@@ -113,9 +124,9 @@ def execute(job: Job) -> Outcome:
     import papermill as pm
 
     started = time.perf_counter()
-    temp, failure = staging(job.executed), ""
+    temp, failure, book = staging(job.executed), "", None
     try:
-        pm.execute_notebook(
+        book = pm.execute_notebook(
             str(job.notebook), str(temp), parameters=job.parameters, progress_bar=False,
             kernel_manager_class=InterpreterKernelManager,
         )
@@ -128,7 +139,7 @@ def execute(job: Job) -> Outcome:
         with os_errors(job.executed):
             os.replace(temp, job.executed)
         if not failure:
-            export_html(job.executed, job.html, job.plotlyjs_src, job.title)
+            export_html(book, job.html, job.asset_base, job.title)
     except OutputError as err:
         temp.unlink(missing_ok=True)
         failure = str(err)
@@ -145,16 +156,14 @@ def _exporter():
     )
 
 
-def export_html(executed: Path, html: Path, plotlyjs_src: str, title: str) -> None:
-    """The executed notebook as a page without code or logs (stderr), plotly.js from ``plotlyjs_src``."""
-    import nbformat
-
-    book = nbformat.read(executed, as_version=4)
+def export_html(book, html: Path, asset_base: str, title: str) -> None:
+    """The executed notebook (papermill's, not read again) as a page without code or logs (stderr),
+    plotly.js and DataTables from ``asset_base``."""
     for cell in book.cells:
         if cell.cell_type == "code":
             cell.outputs = [o for o in cell.outputs if o.get("name") != "stderr"]
     book.metadata["title"] = title
-    body, _ = _exporter().from_notebook_node(book, resources={"plotlyjs_src": plotlyjs_src})
+    body, _ = _exporter().from_notebook_node(book, resources={"asset_base": asset_base})
     write_text(html, body)
 
 
@@ -188,6 +197,9 @@ class RunResult:
     overview: Outcome
     account: dict = field(default_factory=dict)  # the manifest's "accounting" and "warnings"
     interrupted: str = ""  # the signal that stopped the run, if one did
+    period: summarise.Period | None = None
+    messages: int = 0  # rows in the period: none means nothing was audited, which every page says
+    violations: int = 0  # of them, each counted once (a reseller's is not also its provider's)
 
     @property
     def failed(self) -> list[PartnerResult]:
@@ -207,10 +219,12 @@ def run_reports(
     progress: bool = False,
     notebooks: str | Path = NOTEBOOKS,
     mask_key: bytes | None = None,
+    policy: str | Path = "",
 ) -> RunResult:
     """Write every report under ``out_dir``; see the module docstring for what is skipped.
 
-    With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written.
+    With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written;
+    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use.
     """
     out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()  # the folder may be a link; nothing in it is followed
     messages = list(messages)
@@ -218,59 +232,76 @@ def run_reports(
     refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],
                   [*messages, registry, *([verdicts] if verdicts else [])])
     folder(out_dir)
-    with locked(out_dir):
+    with locked(out_dir), tempfile.TemporaryDirectory(prefix="auditlib-report-") as prepared:
         for written in (out_dir, folder(out_dir / PARTNER_DIR)):
             sweep(written)
-        return _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, force, progress, notebooks, mask_key)
+        settings = _Settings(start, end, jobs, force, progress, notebooks, mask_key,
+                             str(Path(policy).resolve()) if policy else "", Path(prepared))
+        return _run(out_dir, registry, verdicts, messages, partners, settings)
 
 
-def _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, force, progress, notebooks, mask_key) -> RunResult:
-    inputs, verdicts_path = _inputs(out_dir, registry, verdicts, messages, mask_key)
-    period = summarise.Period.of(start, end, inputs.verdicts["sent_at"])
+@dataclass(frozen=True)
+class _Settings:
+    start: str
+    end: str
+    jobs: int
+    force: bool
+    progress: bool
+    notebooks: Path
+    mask_key: bytes | None
+    policy_file: str
+    prepared: Path  # private folder for the notebooks' prepared inputs
+
+
+def _run(out_dir: Path, registry, verdicts, messages, partners, settings: _Settings) -> RunResult:
+    policy = load_policy(settings.policy_file or None)
+    inputs, _ = _inputs(out_dir, registry, verdicts, messages, settings.mask_key, settings.policy_file)
+    period = summarise.Period.of(settings.start, settings.end, inputs.verdicts["sent_at"])
     chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
     for partner_id in chosen:
         summarise.partner_record(inputs.registry, partner_id)
     previous = _previous_manifest(out_dir)
-    write_text(out_dir / PLOTLYJS, _plotlyjs())
-    base = {"verdicts": str(verdicts_path), "messages": [], "registry": str(Path(registry).resolve()),
-            "start": f"{period.start:%Y-%m-%d}", "end": f"{period.end:%Y-%m-%d}"}
-    notebook_digests = input_digests(notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
+    _write_assets(out_dir)
+    notebook_digests = input_digests(settings.notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
     registry_digests = input_digests(Path(registry) / name for name in REGISTRY_FILES)
     common = {"inputs": inputs.digests, "period": period.label(), "auditlib": version("auditlib"),
-              "policy": load_policy().version, "masked": mask_key is not None}
+              "policy": policy.version, "masked": settings.mask_key is not None}
+    versions = {k: common[k] for k in ("auditlib", "policy")}
 
     pending, results = {}, {}
-    for partner_id in chosen:
-        rows = summarise.partner_rows(inputs.verdicts, inputs.registry, partner_id)
+    by_partner = summarise.rows_by_partner(inputs.verdicts, inputs.registry)
+    for partner_id in tqdm(chosen, desc="prepare", unit="partner", disable=not settings.progress, leave=False):
+        prepared = report_inputs.partner_input(by_partner[partner_id], inputs.registry, partner_id, period,
+                                               inputs.digests, settings.policy_file)
         stem = safe_name(partner_id)
-        key = run_key(rows=frame_digest(rows), registry=registry_digests, period=common["period"],
-                      notebook=notebook_digests[str(notebooks / "partner_report.ipynb")], **{k: common[k] for k in ("auditlib", "policy")})
+        key = run_key(rows=frame_digest(prepared.rows), registry=registry_digests, period=common["period"],
+                      notebook=notebook_digests[str(settings.notebooks / "partner_report.ipynb")], **versions)
+        headline = summarise.headline(prepared.rows, period)
         before = previous.get("partners", {}).get(partner_id, {})
         paths = _partner_paths(out_dir, stem)
-        if not force and _unchanged(before, key, paths):
+        if not settings.force and _unchanged(before, key, paths):
             results[partner_id] = PartnerResult(partner_id, stem, "skipped", before.get("seconds", 0.0), key,
-                                                files=before["files"])
+                                                headline=headline, files=before["files"])
             continue
-        results[partner_id] = PartnerResult(partner_id, stem, "interrupted", 0.0, key)
+        results[partner_id] = PartnerResult(partner_id, stem, "interrupted", 0.0, key, headline=headline)
         try:
-            write_table(summarise.findings(summarise.violations(rows[period.mask(rows["sent_at"])]),
-                                           inputs.registry.customers, load_policy()), paths["csv"])
+            current = prepared.rows[period.mask(prepared.rows["sent_at"])]
+            write_table(summarise.findings(summarise.violations(current), prepared.customers, policy), paths["csv"])
         except OutputError as err:  # a full or read-only disk: this report fails, the others still run
             results[partner_id].status, results[partner_id].error = "failed", str(err)
             continue
-        pending[partner_id] = Job(partner_id, notebooks / "partner_report.ipynb", paths["notebook"], paths["html"],
-                                  base | {"partner_id": partner_id}, f"../{PLOTLYJS}", f"Violations report: {partner_id}")
+        pending[partner_id] = _job(partner_id, settings, prepared, paths)
 
-    overview_key = run_key(notebook=notebook_digests[str(notebooks / "overview.ipynb")], **common)
-    overview_job = Job("overview", notebooks / "overview.ipynb", out_dir / "overview.ipynb", out_dir / "overview.html",
-                       base, PLOTLYJS, "Violations overview: all partners")
-    run_overview = force or bool(pending) or previous.get("overview", {}).get("key") != overview_key \
+    overview_key = run_key(notebook=notebook_digests[str(settings.notebooks / "overview.ipynb")], **common)
+    overview_job = _overview_job(out_dir, settings, report_inputs.overview_input(
+        inputs.verdicts, inputs.registry, period, inputs.digests, settings.policy_file))
+    run_overview = settings.force or bool(pending) or previous.get("overview", {}).get("key") != overview_key \
         or not overview_job.html.exists()
     overview, interrupted = Outcome("interrupted" if run_overview else "skipped"), ""
-    pool = workers.pool(jobs)
+    pool = workers.pool(settings.jobs)
     try:
-        with workers.interruptible(), \
-                tqdm(total=len(pending) + run_overview, desc="reports", unit="report", disable=not progress) as bar:
+        with workers.interruptible(), tqdm(total=len(pending) + run_overview, desc="reports", unit="report",
+                                           disable=not settings.progress) as bar:
             futures = {pool.submit(execute, job): partner_id for partner_id, job in pending.items()}
             for future in as_completed(futures):
                 partner_id = futures[future]
@@ -289,14 +320,28 @@ def _run(out_dir, registry, verdicts, messages, start, end, partners, jobs, forc
         workers.stop(pool)
         sweep(out_dir / PARTNER_DIR)
 
-    table = summarise.partner_table(inputs.verdicts, inputs.registry, period).set_index("partner_id")
-    before = summarise.partner_table(inputs.verdicts, inputs.registry, period.previous()).set_index("partner_id")["violations"]
-    for partner_id, result in results.items():
-        result.headline = _headline(table.loc[partner_id], int(before.get(partner_id, 0)))
-    result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts), interrupted)
+    current = inputs.verdicts[period.mask(inputs.verdicts["sent_at"])]
+    result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts), interrupted,
+                       period, len(current), len(summarise.violations(current)))
     _write_index(result, inputs.registry, period)  # first: on a filling disk, the page people read
     _write_manifest(result, common | result.account, notebook_digests, overview_key, period)
     return result
+
+
+def _job(partner_id: str, settings: _Settings, prepared: report_inputs.PartnerInput, paths: dict[str, Path]) -> Job:
+    """The partner's notebook, run on its prepared input (its rows only)."""
+    path = settings.prepared / f"{paths['html'].stem}.pickle"
+    report_inputs.save(prepared, path)
+    return Job(partner_id, settings.notebooks / "partner_report.ipynb", paths["notebook"], paths["html"],
+               {"partner_id": partner_id, "prepared": str(path), "policy": settings.policy_file}, "../",
+               f"Violations report: {partner_id}")
+
+
+def _overview_job(out_dir: Path, settings: _Settings, prepared: report_inputs.OverviewInput) -> Job:
+    path = settings.prepared / "overview.pickle"
+    report_inputs.save(prepared, path)
+    return Job("overview", settings.notebooks / "overview.ipynb", out_dir / "overview.ipynb", out_dir / "overview.html",
+               {"prepared": str(path), "policy": settings.policy_file}, "", "Violations overview: all partners")
 
 
 def _unchanged(before: dict, key: str, paths: dict[str, Path]) -> bool:
@@ -311,10 +356,10 @@ def _digests(paths: dict[str, Path]) -> dict[str, str]:
     return {name: sha256_file(path) if path.is_file() and not path.is_symlink() else "" for name, path in paths.items()}
 
 
-def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None) -> tuple[Inputs, Path]:
+def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None, policy: str) -> tuple[Inputs, Path]:
     """Load the verdicts, or audit the messages once (rejected rows beside the verdicts) and keep
     the verdicts for the notebooks. Masked verdicts are written to ``out_dir`` for the notebooks to read."""
-    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry)
+    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry, policy=policy)
     if mask_key is not None:
         inputs = replace(inputs, verdicts=mask_recipients(inputs.verdicts, mask_key))
     path = _verdicts_copy(out_dir, verdicts, mask_key)
@@ -354,11 +399,23 @@ def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:
     return {"html": folder / f"{stem}.html", "notebook": folder / f"{stem}.ipynb", "csv": folder / f"{stem}.violations.csv"}
 
 
-@cache
-def _plotlyjs() -> str:
+def _write_assets(out_dir: Path) -> None:
+    """plotly.js and DataTables beside the pages, which load them from there (offline)."""
     from plotly.offline import get_plotlyjs
 
-    return get_plotlyjs()
+    write_text(out_dir / PLOTLYJS, get_plotlyjs())
+    write_text(out_dir / DATATABLES_JS, _datatables_js())
+    write_text(out_dir / DATATABLES_CSS, (resources.files("itables") / "html" / "dt_bundle.css").read_text(encoding="utf-8"))
+
+
+@cache
+def _datatables_js() -> str:
+    """itables' DataTables bundle as a classic script: an ES module cannot be loaded from a
+    ``file:`` page, so its ``export {...}`` becomes ``window.auditlibDataTables``."""
+    bundle = (resources.files("itables") / "html" / "dt_bundle.js").read_text(encoding="utf-8")
+    *_, exports = re.finditer(r"export\s*\{([^}]*)\};?", bundle)
+    names = ",".join(f"{alias.strip()}:{name.strip()}" for name, alias in (p.split(" as ") for p in exports[1].split(",")))
+    return f"(function(){{{bundle[:exports.start()]};window.auditlibDataTables={{{names}}};{bundle[exports.end():]}}})();\n"
 
 
 def _previous_manifest(out_dir: Path) -> dict:
@@ -367,13 +424,6 @@ def _previous_manifest(out_dir: Path) -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-
-
-def _headline(row: pd.Series, previous_violations: int) -> dict:
-    counts = {c: int(row[c]) for c in summarise.COUNT_COLUMNS}
-    rate = None if pd.isna(row["compliance_rate"]) else round(float(row["compliance_rate"]), 4)
-    return counts | {"compliance_rate": rate, "previous_violations": previous_violations,
-                     "change": counts["violations"] - previous_violations}
 
 
 def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_key: str, period: summarise.Period) -> None:
@@ -399,5 +449,6 @@ def _write_index(result: RunResult, registry, period: summarise.Period) -> None:
     links = {p.partner_id: {k: v.as_posix() for k, v in _partner_paths(Path(), p.file).items()} for p in result.partners}
     rows = [asdict(p) | names.loc[p.partner_id].to_dict() | links[p.partner_id] for p in result.partners]
     rows.sort(key=lambda r: (-r["headline"]["violations"], r["headline"]["compliance_rate"] or 0.0))
-    page = render("index.html.j2", rows=rows, period=period, overview=result.overview, generated_at=pd.Timestamp.now(tz="UTC"))
+    page = render("index.html.j2", rows=rows, period=period, overview=result.overview, messages=result.messages,
+                  generated_at=pd.Timestamp.now(tz="UTC"))
     write_text(result.out_dir / "index.html", page)

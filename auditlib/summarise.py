@@ -7,6 +7,7 @@ all read figures from here, so a number means the same everywhere.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -98,6 +99,15 @@ def assign_partners(verdicts: pd.DataFrame, registry: Registry) -> pd.DataFrame:
     return rows.assign(partner_id=pairs["partner_id"].to_numpy())
 
 
+def rows_by_partner(verdicts: pd.DataFrame, registry: Registry) -> dict[str, pd.DataFrame]:
+    """Every partner's rows (as :func:`partner_rows`), split in one pass: the runner slices each report's input."""
+    pairs = row_partners(verdicts, registry)
+    positions = pairs.groupby("partner_id", observed=True)["row"].agg(sorted)
+    empty = verdicts.iloc[:0]
+    return {p: verdicts.iloc[positions[p]].reset_index(drop=True) if p in positions.index else empty
+            for p in registry.partners["partner_id"]}
+
+
 def partner_rows(verdicts: pd.DataFrame, registry: Registry, partner_id: str) -> pd.DataFrame:
     """The verdict rows a partner answers for (its customers' and its resellers' customers')."""
     partner_record(registry, partner_id)
@@ -154,15 +164,18 @@ def headlines(assigned: pd.DataFrame, by: str = "partner_id") -> pd.DataFrame:
 
 
 def headline(rows: pd.DataFrame, period: Period) -> dict[str, int | float]:
-    """One partner's headline for ``period``, with ``previous_violations`` and ``change`` against the period before."""
+    """One partner's headline for ``period``, with ``previous_messages``, ``previous_violations`` and
+    ``change`` against the period before (``None`` when that period has no messages: nothing to compare)."""
     current = _one(rows[period.mask(rows["sent_at"])])
     before = _one(rows[period.previous().mask(rows["sent_at"])])
-    return current | {"previous_violations": before["violations"], "change": current["violations"] - before["violations"]}
+    change = current["violations"] - before["violations"] if before["messages"] else None
+    return current | {"previous_messages": before["messages"], "previous_violations": before["violations"], "change": change}
 
 
 def _one(rows: pd.DataFrame) -> dict[str, int | float]:
     row = _whole_counts(headlines(rows.assign(_all="all"), by="_all").reindex(["all"])).iloc[0]
-    return {c: int(row[c]) for c in COUNT_COLUMNS} | {"compliance_rate": float(row["compliance_rate"])}
+    rate = row["compliance_rate"]
+    return {c: int(row[c]) for c in COUNT_COLUMNS} | {"compliance_rate": None if pd.isna(rate) else float(rate)}
 
 
 def _whole_counts(table: pd.DataFrame) -> pd.DataFrame:
@@ -226,22 +239,51 @@ def exception_use(rows: pd.DataFrame) -> pd.Series:
 
 
 FINDING_COLUMNS = (
-    "sent_at", "customer_id", "customer_name", "recipient_address", "sender_address",
-    "topic", "product", "severity", "rule_id", "clause", "reason", "evidence",
+    "message_id", "sent_at", "customer", "recipient_address", "sender_address", "subject", "topic", "product", "rule", "reason", "evidence",
 )
 
 
+def rule_labels(policy: Policy) -> dict[str, str]:
+    """``CSP-COMM-2 (prohibition)`` per rule id: a code alone explains nothing to a reader."""
+    return {rid: f"{rid} ({kind})" if kind else rid for rid, kind in
+            ((rid, policy.clause_kinds.get(rid, "")) for rid in policy.clauses)}
+
+
+def short_reasons(rows: pd.DataFrame, policy: Policy) -> pd.Series:
+    """The reason without what other columns show: the quoted clause and the quoted evidence terms."""
+    rules = "|".join(map(re.escape, policy.clauses))
+    return (rows["reason"].astype("str")
+            .str.replace(rf':\s*(?:{rules}) ".*"\s*$', "", regex=True)
+            .str.replace(r'" \(subject\)', '"', regex=True)
+            .str.replace(r' \((?:"[^"]*"(?:, )?)+\)| \((?:source|category) [^()]*\)', "", regex=True))
+
+
 def findings(rows: pd.DataFrame, customers: pd.DataFrame, policy: Policy) -> pd.DataFrame:
-    """Rows as a table for people: customer named, the clause quoted, the classifier's evidence."""
-    names = customers.set_index("customer_id")["customer_name"]
-    found = rows.reindex(columns=["topic_evidence", "product_evidence"]).astype("str").fillna("")
-    evidence = (found["topic_evidence"] + "; " + found["product_evidence"]).str.strip("; ")
+    """Rows as a table for people: the message to look up (id, subject), the customer named, the
+    rule with its clause kind, a short reason and the classifier's evidence; oldest first."""
+    found = rows.reindex(columns=["topic_evidence", "product_evidence", "subject"]).astype("object")
+    evidence = (found["topic_evidence"].fillna("").astype("str") + "; " + found["product_evidence"].fillna("").astype("str")).str.strip("; ")
     table = rows.assign(
-        customer_name=rows["customer_id"].map(names),
-        clause=rows["rule_id"].map(dict(policy.clauses)),
+        customer=rows["customer_id"].astype("str").map(customer_labels(customers)).fillna(rows["customer_id"]),
+        subject=found["subject"],
+        rule=rows["rule_id"].map(rule_labels(policy)).fillna(rows["rule_id"]),
+        reason=short_reasons(rows, policy),
         evidence=evidence.where(evidence != ""),
     )
     return table.sort_values(["sent_at", "customer_id"], kind="stable")[list(FINDING_COLUMNS)].reset_index(drop=True)
+
+
+def to_act_on(rows: pd.DataFrame, customers: pd.DataFrame, policy: Policy, top: int = 20) -> pd.DataFrame:
+    """Violations per sender × customer × rule, most first: whom to escalate to, about which customer, why."""
+    if rows.empty:
+        return pd.DataFrame(columns=["sender_address", "customer", "rule", "violations", "first", "last"])
+    keys = ["sender_address", "customer_id", "rule_id"]
+    grouped = rows.assign(**{k: rows[k].astype("str") for k in keys}).groupby(keys, observed=True)["sent_at"]
+    table = grouped.agg(violations="size", first="min", last="max").reset_index()
+    table = table.sort_values(["violations", "last"], ascending=[False, False], kind="stable").head(top)
+    return table.assign(customer=table["customer_id"].map(customer_labels(customers)).fillna(table["customer_id"]),
+                        rule=table["rule_id"].map(rule_labels(policy)).fillna(table["rule_id"]))[
+        ["sender_address", "customer", "rule", "violations", "first", "last"]].reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------------- all partners
@@ -253,6 +295,12 @@ def partner_table(verdicts: pd.DataFrame, registry: Registry, period: Period) ->
     table = _whole_counts(partners.join(headlines(assigned)))
     table = table.sort_values(["violations", "compliance_rate"], ascending=[False, True], kind="stable")
     return table.assign(rank=range(1, len(table) + 1)).rename_axis("partner_id").reset_index()
+
+
+def per_month(rows: pd.DataFrame, period: Period) -> pd.Series:
+    """Rows per month of the period, each row once (all-partner totals: a reseller's row is not also its provider's)."""
+    months = bucket_range(period, MONTH)
+    return buckets(rows["sent_at"], MONTH).value_counts().reindex(months, fill_value=0).rename_axis("month")
 
 
 def partner_breakdown(verdicts: pd.DataFrame, registry: Registry, period: Period, by: str) -> pd.DataFrame:

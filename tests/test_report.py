@@ -122,7 +122,9 @@ def test_reports_are_offline_and_keep_every_chart(sample):
     for page in pages:
         text = page.read_text(encoding="utf-8")
         sources = re.findall(r"<script[^>]*\bsrc=\"([^\"]*)\"", text)
-        assert sources == [("" if page.parent == sample else "../") + "plotly.min.js"], page
+        base = "" if page.parent == sample else "../"
+        assert sources == [base + "plotly.min.js", base + "datatables.js"], page
+        assert re.findall(r"<link[^>]*\bhref=\"([^\"]*)\"", text) == [base + "datatables.css"], page
         assert "cdn.plot.ly" not in text and "cdnjs" not in text
         notebook = nbformat.read(page.with_suffix(".ipynb"), as_version=4)
         figures = sum("application/vnd.plotly.v1+json" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
@@ -147,6 +149,74 @@ def test_a_partners_files_hold_nothing_about_other_customers(sample):
             text = path.read_text(encoding="utf-8")
             leaked = sorted(s for s in secrets if s in text)
             assert not leaked, f"{path.name} mentions {leaked[:3]}"
+
+
+# ----------------------------------------------------------------------------- issue 12: numbers, order, empty periods
+
+def figure_by_title(notebook: Path, title: str) -> dict:
+    book = nbformat.read(notebook, as_version=4)
+    figures = [o["data"]["application/vnd.plotly.v1+json"] for c in book.cells for o in c.get("outputs", [])
+               if "application/vnd.plotly.v1+json" in o.get("data", {})]
+    return next(f for f in figures if f["layout"]["title"]["text"].startswith(title))
+
+
+def rate_of(rows: list[dict]) -> str:
+    in_scope = [v for v in rows if v["verdict"] != "out_of_scope"]
+    return f"{1 - sum(v['verdict'] == 'violation' for v in in_scope) / len(in_scope):.1%}" if in_scope else "n/a"
+
+
+def test_every_total_is_recounted_from_the_verdicts_once_per_message(sample):
+    verdicts = read_csv(sample / "verdicts.csv")
+    violations = [v for v in verdicts if v["verdict"] == "violation"]
+    monthly = figure_by_title(sample / "overview.ipynb", "All partners: violations per month")
+    assert sum(sum(trace["y"]) for trace in monthly["data"]) == len(violations)  # a reseller's row is not also its provider's
+    head = BeautifulSoup((sample / "overview.html").read_text(encoding="utf-8"), "html.parser").get_text(" ", strip=True)
+    assert f"{len(verdicts):,} messages audited" in head and f"{len(violations):,} of them violations" in head
+    index = BeautifulSoup((sample / "index.html").read_text(encoding="utf-8"), "html.parser")
+    for partner, covered in answers_for(SAMPLE / "registry").items():
+        mine = rows_of(verdicts, covered)
+        page = sample / "partners" / f"{safe_name(partner)}.html"
+        cells = [td.get_text(" ", strip=True) for td in index.find("tr", attrs={"data-partner-id": partner}).find_all("td")]
+        assert span(page, "h-rate") == cells[5] == rate_of(mine), partner  # one rounding, from the exact value
+        assert span(page, "h-change") == cells[4] == "n/a (no data)"  # the sample has no earlier period
+        ranking = figure_by_title(sample / "overview.ipynb", "Partners ranked")["data"][0]
+        assert f"{sum(v['verdict'] == 'violation' for v in mine)} · {rate_of(mine)}" in ranking["text"]
+
+
+def test_partner_page_puts_what_to_act_on_and_every_violation_before_the_review_queue(sample):
+    verdicts = read_csv(sample / "verdicts.csv")
+    for partner, covered in answers_for(SAMPLE / "registry").items():
+        page = sample / "partners" / f"{safe_name(partner)}.html"
+        text = page.read_text(encoding="utf-8")
+        order = [text.index(f'id="{anchor}"') for anchor in ("toc", "act", "violations", "review", "rules")]
+        assert order == sorted(order), partner
+        soup = BeautifulSoup(text, "html.parser")
+        assert {a["href"] for a in soup.select("nav.auditlib-nav a")} == {"../index.html", "../overview.html"}
+        assert all(soup.find(id=a["href"][1:]) for a in soup.select("#toc a"))
+        found = [v for v in rows_of(verdicts, covered) if v["verdict"] == "violation"]
+        acted = soup.find("table", id="act")
+        assert sum(int(tr.find_all("td")[3].get_text()) for tr in acted.tbody.find_all("tr")) <= len(found)
+        csv_rows = read_csv(sample / "partners" / f"{safe_name(partner)}.violations.csv")
+        assert {r["message_id"] for r in csv_rows} == {v["message_id"] for v in found}
+        assert {r["subject"] for r in csv_rows} == {v["subject"] for v in found}
+        header = [th.get_text(strip=True) for th in soup.find("table", id="violations").thead.find_all("th")]
+        assert header[:6] == ["message_id", "sent_at", "customer", "recipient_address", "sender_address", "subject"]
+
+
+def test_a_period_without_messages_says_so_and_exits_zero_with_a_warning(sample, tmp_path):
+    ran = cli("report", "--verdicts", sample / "verdicts.csv", "--registry", SAMPLE / "registry", "--output", tmp_path,
+              "--start", "2027-01-01", "--end", "2027-02-01", "--partner", "P1004")
+    assert ran.returncode == 0, ran.stderr
+    assert "auditlib: warning: no messages in the period 2027-01-01 to 2027-01-31" in ran.stderr
+    assert "KeyboardInterrupt" not in ran.stderr and "Traceback" not in ran.stderr
+    assert "No messages in the period" in (tmp_path / "index.html").read_text(encoding="utf-8")
+    page = tmp_path / "partners" / f"{safe_name('P1004')}.html"
+    assert "No messages in the period 2027-01-01 to 2027-01-31" in span(page, "h-empty")
+    assert span(page, "h-change") == "n/a (no data)"
+    assert "No violations" not in page.read_text(encoding="utf-8")
+    notebooks = [tmp_path / "overview.ipynb", page.with_suffix(".ipynb")]
+    assert not any("Warning" in o.get("text", "") for nb in notebooks for c in nbformat.read(nb, as_version=4).cells
+                   for o in c.get("outputs", []))
 
 
 def test_rerun_skips_unchanged_partners_unless_forced(sample):
@@ -216,7 +286,7 @@ def hostile(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
     messages += HOSTILE_MESSAGES
     write_rows(base / "messages.csv", "message_id,sent_at,sender_address,recipient_address,subject,body", messages)
     notebooks = base / "notebooks"
-    shutil.copytree(ROOT / "notebooks", notebooks)
+    shutil.copytree(ROOT / "auditlib" / "notebooks", notebooks)
     book = nbformat.read(notebooks / "partner_report.ipynb", as_version=4)
     book.cells.insert(1, nbformat.v4.new_code_cell('assert partner_id != "P-FAIL", "deliberate failure"'))
     nbformat.write(book, notebooks / "partner_report.ipynb")
@@ -302,7 +372,8 @@ def test_partner_ids_become_safe_file_names(hostile):
     assert {n.split(".")[0] for n in names} == {safe_name(p) for p, *_ in HOSTILE_PARTNERS}
     assert safe_name("../evil") != safe_name("_evil") and safe_name("a/b") != safe_name("a_b")
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [".auditlib.lock", "index.html", "manifest.json", "overview.html", "overview.ipynb", "partners", "plotly.min.js", "verdicts.parquet"])
+        [".auditlib.lock", "index.html", "manifest.json", "overview.html", "overview.ipynb", "partners", "plotly.min.js",
+         "datatables.js", "datatables.css", "verdicts.parquet"])
 
 
 def test_untrusted_text_is_escaped_and_csv_formulas_neutralised(hostile):
@@ -312,11 +383,11 @@ def test_untrusted_text_is_escaped_and_csv_formulas_neutralised(hostile):
         assert not soup.find("img"), page
         assert not [s for s in soup.find_all("script") if "alert(" in s.get_text() and "Plotly" not in s.get_text()], page
     evil = (out / "partners" / f"{safe_name('../evil')}.html").read_text()
-    assert "<td>&lt;img src=x onerror=alert(1)&gt;</td>" in evil  # a table cell
+    assert "<td>&lt;img src=x onerror=alert(1)&gt; (C-EVIL)</td>" in evil  # a table cell
     assert '"y":["&lt;img src=x onerror=alert(1)&gt; (C-EVIL)"]' in evil  # the heatmap's label, for plotly's HTML subset
     for path in (out / "partners").glob("*.violations.csv"):
         for row in read_csv(path):
             assert not [v for v in row.values() if v[:1] in ("=", "+", "-", "@")], (path, row)
     ab = read_csv(out / "partners" / f"{safe_name('a/b')}.violations.csv")
-    assert ab and {r["customer_name"] for r in ab} == {"'@SUM(1+1)"}
+    assert ab and all(r["customer"].startswith("'@SUM(1+1) (") for r in ab)
     assert {r["sender_address"] for r in ab} >= {"'=cmd@microsoft.com"}

@@ -138,15 +138,26 @@ def test_exception_use_counts_both_exceptions_even_unused(verdicts, registry):
     assert used["CSP-COMM-3"] > 0 and used["CSP-COMM-4"] > 0  # C-GOV holds azure directly
 
 
-def test_findings_quote_the_clause_and_name_the_customer(verdicts, registry):
+def test_findings_name_the_message_customer_and_rule_and_keep_the_reason_short(verdicts, registry):
     policy = auditlib.load_policy()
     rows = summarise.violations(summarise.partner_rows(verdicts, registry, "DIRECT"))
     table = summarise.findings(rows, registry.customers, policy)
-    assert len(table) == len(rows)
+    assert list(table.columns) == list(summarise.FINDING_COLUMNS)
+    assert len(table) == len(rows) and set(table["message_id"]) == set(rows["message_id"])
     assert table["sent_at"].is_monotonic_increasing
-    assert (table["clause"] == table["rule_id"].map(dict(policy.clauses))).all()
-    assert set(table["customer_name"]) == {"<script>alert(1)</script>", "Gov Agency"}
+    assert set(table["rule"]) <= {"CSP-COMM-1 (general rule)", "CSP-COMM-2 (prohibition)"}
+    assert {c.split(" (")[0] for c in table["customer"]} == {"<script>alert(1)</script>", "Gov Agency"}
+    assert not any(text in reason for reason in table["reason"] for text in policy.clauses.values())
+    assert not table["reason"].str.contains('"', regex=False).any()  # evidence has its own column
     assert table["evidence"].notna().all()
+
+
+def test_to_act_on_adds_up_to_the_violations(verdicts, registry):
+    policy = auditlib.load_policy()
+    rows = summarise.violations(verdicts)
+    table = summarise.to_act_on(rows, registry.customers, policy, top=len(rows))
+    assert table["violations"].sum() == len(rows)
+    assert table["violations"].is_monotonic_decreasing
 
 
 def test_partner_table_and_breakdowns_add_up(verdicts, registry):

@@ -58,13 +58,16 @@ class Inputs:
     warnings: tuple[str, ...] = field(default=(), repr=False)  # about the registry: kept, not printed (see load_inputs)
 
 
-def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), registry: str | Path = "") -> Inputs:
-    """A verdicts file, or message logs audited here (with evidence), plus the registry folder.
+def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), registry: str | Path = "",
+                policy: str | Path = "") -> Inputs:
+    """A verdicts file, or message logs audited here (with evidence, against ``policy`` when given),
+    plus the registry folder.
 
     The registry's warnings (overlapping agreements of any customer) are collected, not printed:
     a partner's notebook must not show text about another partner's customers.
     """
     from ..audit import run_audit
+    from ..policy import load_policy
     from .log import input_files
     from .registry_files import read_registry
 
@@ -73,7 +76,7 @@ def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), 
         raise InputError("(inputs)", "give either a verdicts file or message logs, not both or neither")
     folder = Path(registry)
     with collect_input_warnings() as found:
-        run = None if verdicts else run_audit(messages, folder, evidence=True)
+        run = None if verdicts else run_audit(messages, folder, load_policy(policy or None), evidence=True)
         frame = load_verdicts(verdicts) if verdicts else run.verdicts
         files = ([verdicts] if verdicts else input_files(messages)) + [folder / name for name in REGISTRY_FILES]
         registry_tables = read_registry(folder)
