@@ -20,7 +20,7 @@ from ...policy import DEFAULT_POLICY_PATH
 from ...schema import ADDRESS_PATTERN
 from .base import RECORD, REJECT_REASON
 from .text import encoding_of
-from .times import utc_times
+
 
 
 # Windows PowerShell's Export-Csv writes this line first unless given -NoTypeInformation.

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from .base import RECORD
-from .common import head_text, header_names, items_frame, read_export_csv, read_json_items, reject_bad_times, reject_unusable, utc_times
+from .common import head_text, header_names, items_frame, read_export_csv, read_json_items, reject_bad_times, reject_unusable
+from .times import utc_times
 
 # Get-MessageTrace: one row per recipient. MessageTraceId stands in for a missing MessageId.
 TRACE_COLUMNS = {"received", "senderaddress", "recipientaddress"}

@@ -20,7 +20,8 @@ import pandas as pd
 
 from ...errors import InputError
 from ...policy import Policy, load_policy
-from .common import format_tables, head_text, items_frame, read_json_items, reject_bad_times, reject_unusable, utc_times
+from .common import format_tables, head_text, items_frame, read_json_items, reject_bad_times, reject_unusable
+from .times import utc_times
 
 TENANT_RECIPIENT = "tenant-admins@{}.tenant.invalid"
 _NOT_IN_DOMAIN = re.compile(r"[^a-z0-9.-]+")
