@@ -21,8 +21,6 @@ from ...schema import ADDRESS_PATTERN
 from .base import RECORD, REJECT_REASON
 from .text import encoding_of
 
-
-
 # Windows PowerShell's Export-Csv writes this line first unless given -NoTypeInformation.
 _POWERSHELL_TYPE_LINE = "#TYPE "
 
