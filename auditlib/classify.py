@@ -26,6 +26,7 @@ from .policy import Policy
 from .textmodel import Head, Occurrences, TextModel
 
 CHUNK = 5_000  # texts classified together
+TEXT_COLUMNS = ["subject", "body", "source", "category", "product"]  # what a message's topic and product are decided from
 
 
 def _choose(model: TextModel, head: Head, found: Occurrences, probability: np.ndarray, min_confidence: float,
@@ -129,7 +130,7 @@ def classify(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     Each distinct (subject, body, source, category, product) row is decided once and the
     result mapped back, so templated mail costs about as much as its distinct texts.
     """
-    codes, unique = distinct_rows(frame, ["subject", "body", "source", "category", "product"])
+    codes, unique = distinct_rows(frame, TEXT_COLUMNS)
     decided = _decide(unique.fillna("").astype("str"), policy)
     fixed = {"topic": tuple(policy.topics), "product": tuple(policy.products) + ("unknown",)}
     return frame.assign(**{column: expand(decided[column], codes, fixed.get(column)) for column in decided.columns})

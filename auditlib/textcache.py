@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .classify import classify
+from .classify import TEXT_COLUMNS, classify
 from .frames import distinct_rows, expand
 from .policy import Policy
 
-TEXT_COLUMNS = ["subject", "body", "source", "category", "product"]
 DECIDED_COLUMNS = ["topic", "topic_evidence", "topic_confidence", "product", "product_evidence"]
 
 

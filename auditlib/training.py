@@ -33,7 +33,6 @@ EVAL_DIR = Path(__file__).resolve().parents[1] / "tests" / "eval"
 MIN_DF = 2  # an n-gram must occur in this many texts to be a feature
 MAX_DF = 0.15  # ...and in at most this share of them: words every text has ("the", "的") say nothing
 REGULARISATION = {"topic": 8.0, "product": 8.0}  # inverse regularisation strength (scikit-learn's C)
-HEADS = ("topic", "product")
 
 
 def head_labels(policy: Policy) -> dict[str, tuple[str, ...]]:
