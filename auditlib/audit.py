@@ -13,6 +13,7 @@ from tqdm import tqdm  # a text bar, also in a notebook (tqdm.auto warns without
 from .classify import classify
 from .decide import decide
 from .errors import collect_input_warnings
+from .findings import FINDING_COLUMNS, identify
 from .policy import Policy, load_policy
 from .privacy import mask_recipients
 from .io.log import MessageLog, canonical_messages, raise_first_rejection, read_log
@@ -22,7 +23,7 @@ from .resolve import resolve
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
 from .textcache import DecidedTexts
 
-EVIDENCE_COLUMNS = ("topic_evidence", "topic_confidence", "product_evidence", "subject")  # subject last (SPEC §5)
+EVIDENCE_COLUMNS = ("topic_evidence", "topic_confidence", "product_evidence")
 
 
 def audit(
@@ -37,8 +38,8 @@ def audit(
 
     ``messages`` may come from :func:`read_messages` or be built by hand (text columns;
     it is validated and normalised here if ``sent_at`` is not yet a UTC timestamp).
-    With ``evidence`` the classifier's matched terms and confidence are kept as extra
-    columns after the SPEC §5 ones. ``texts``: decisions shared with other batches of the same run.
+    With ``evidence`` the classifier's matched terms and confidence, and the subject, are kept
+    as extra columns after the SPEC §5 ones; ``finding_id`` and ``pattern_id`` always are. ``texts``: decisions shared with other batches of the same run.
     """
     policy = policy or load_policy()
     if not isinstance(messages["sent_at"].dtype, pd.DatetimeTZDtype) or set(MESSAGE_COLUMNS) - set(messages.columns):
@@ -54,7 +55,9 @@ def audit(
             bar.set_postfix_str(name)
             frame = stage(frame)
             bar.update()
-    columns = list(VERDICT_COLUMNS) + (list(EVIDENCE_COLUMNS) if evidence else [])
+    frame = pd.concat([frame, identify(frame)], axis=1)
+    # SPEC §5: evidence, finding and review columns, the subject, in that order after its own
+    columns = [*VERDICT_COLUMNS, *(EVIDENCE_COLUMNS if evidence else ()), *FINDING_COLUMNS, *(("subject",) if evidence else ())]
     return frame[columns].reset_index(drop=True)
 
 

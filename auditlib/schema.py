@@ -43,7 +43,7 @@ _ASCII_SPACE = r"\t\n\x0b\x0c\r \x1c-\x1f"  # what Python's \s matches among ASC
 
 
 def arrow_pattern(pattern: str) -> str:
-    """A Python ``re.match`` pattern as RE2 (Arrow's regex engine) with the same meaning on ASCII
+    r"""A Python ``re.match`` pattern as RE2 (Arrow's regex engine) with the same meaning on ASCII
     text: anchored at the start, ``\s``/``\S`` as Python reads them, ``$`` also before a final newline."""
     out, in_class, i = [], False, 0
     while i < len(pattern):

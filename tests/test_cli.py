@@ -7,6 +7,7 @@ import sys
 import pandas as pd
 import pytest
 
+from auditlib.findings import FINDING_COLUMNS
 from auditlib import VERDICT_COLUMNS
 
 from conftest import ROOT
@@ -30,7 +31,7 @@ def test_audit_sample(tmp_path, suffix):
     verdicts = pd.read_csv(out) if suffix == ".csv" else pd.read_parquet(out)
     read = sum(len(pd.read_csv(p)) if p.endswith(".csv") else len(pd.read_parquet(p)) for p in sample_messages())
     assert len(verdicts) == read
-    assert tuple(verdicts.columns) == VERDICT_COLUMNS
+    assert tuple(verdicts.columns) == VERDICT_COLUMNS + FINDING_COLUMNS
     assert set(verdicts["verdict"]) <= {"allowed", "violation", "needs_review", "out_of_scope"}
     assert f"{read} rows read, {read} verdicts" in done.stderr
     assert (verdicts["verdict"] == "violation").sum() > 0

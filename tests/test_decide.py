@@ -14,6 +14,7 @@ import tomllib
 import pandas as pd
 import pytest
 
+from auditlib.findings import FINDING_COLUMNS
 from auditlib import VERDICT_COLUMNS
 from auditlib.policy import DEFAULT_POLICY_PATH
 
@@ -113,7 +114,7 @@ def test_decision(audit_rows, what, row, verdict, rule, severity):
 def test_output_has_the_spec_columns_in_order_and_one_row_per_input(audit_rows):
     rows = [c[1] for c in CASES]
     out = audit_rows(*rows)
-    assert tuple(out.columns) == VERDICT_COLUMNS
+    assert tuple(out.columns) == VERDICT_COLUMNS + FINDING_COLUMNS
     assert list(out["message_id"]) == [f"m{i}" for i in range(len(rows))]
     with DEFAULT_POLICY_PATH.open("rb") as fh:
         assert set(out["policy_version"]) == {tomllib.load(fh)["version"]}

@@ -8,6 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
+from auditlib.findings import FINDING_COLUMNS
 from auditlib import InputError, VERDICT_COLUMNS, load_policy
 from auditlib.engines import AuditJob, run_engine
 
@@ -97,7 +98,7 @@ def test_dask_cli_writes_partitioned_parquet_from_a_dataset(tmp_path, whole, sam
     assert len(list((tmp_path / "verdicts").glob("*.parquet"))) >= 2
     expected, reference = whole
     written = verdicts(tmp_path / "verdicts")
-    assert tuple(written.columns) == VERDICT_COLUMNS
+    assert tuple(written.columns) == VERDICT_COLUMNS + FINDING_COLUMNS
     pd.testing.assert_frame_equal(written, expected)
     assert f"{reference.rows_read} rows read, {reference.rows_read} verdicts" in done.stderr
 

@@ -1,0 +1,52 @@
+"""Stable names for findings, so review decisions and history can refer to them across runs.
+
+A *finding* is one flagged (``violation`` or ``needs_review``) message-recipient row: its
+``finding_id`` depends on the message and recipient alone, so the same mail gets the same id in
+every run, whatever the row order, batch size or engine. A *pattern* is what keeps happening:
+one sender writing to one customer about one topic and product with one outcome; its
+``pattern_id`` lets one decision settle every current and future row of it.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .io.log import message_keys
+
+FINDING_COLUMNS = ("finding_id", "pattern_id")
+FLAGGED = ("violation", "needs_review")
+PATTERN_FACTS = ("sender_address", "customer_id", "topic", "product", "verdict", "rule_id")
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+
+
+def short_ids(prefix: str, hashes: np.ndarray) -> np.ndarray:
+    """64-bit hashes as ``prefix`` + 16 hex digits, without a Python call per value."""
+    nibbles = (hashes.astype(np.uint64)[:, None] >> _NIBBLE_SHIFTS) & np.uint64(0xF)
+    digits = np.ascontiguousarray(_HEX[nibbles.astype(np.intp)]).view("S16").ravel().astype("U16")
+    return np.char.add(prefix, digits) if len(digits) else np.empty(0, dtype=f"U{len(prefix) + 16}")
+
+
+def _text_hashes(text: pd.Series) -> np.ndarray:
+    """pandas' fixed-key SipHash of each text: the same value in every run and process."""
+    return pd.util.hash_pandas_object(text.astype("object"), index=False).to_numpy()
+
+
+def pattern_keys(verdicts: pd.DataFrame) -> pd.Series:
+    """The facts that name a pattern as one text: lower-cased sender, customer, topic, product,
+    verdict and rule (an empty value stays empty, whether it was read as NaN, None or '')."""
+    facts = verdicts[list(PATTERN_FACTS)].astype("object").where(verdicts[list(PATTERN_FACTS)].notna(), "").astype("str")
+    key = facts["sender_address"].str.lower()
+    for column in PATTERN_FACTS[1:]:
+        key = key + "\x1f" + facts[column]
+    return key
+
+
+def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
+    """``finding_id`` and ``pattern_id`` of every flagged row; other rows leave both empty (None)."""
+    flagged = verdicts["verdict"].isin(FLAGGED).to_numpy()
+    rows = verdicts.loc[flagged]
+    ids = {column: np.full(len(verdicts), None, dtype=object) for column in FINDING_COLUMNS}
+    ids["finding_id"][flagged] = short_ids("F", _text_hashes(message_keys(rows.astype({"message_id": "str", "recipient_address": "str"}))))
+    ids["pattern_id"][flagged] = short_ids("P", _text_hashes(pattern_keys(rows)))
+    return pd.DataFrame(ids, index=verdicts.index)
