@@ -286,11 +286,12 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
                    "(as for audit). Default: half the memory available.")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
 def whatif(messages, registry_dir, policy_file, baseline_file, out_dir, batch_rows, memory_limit, progress) -> None:
-    """Try a policy change on history: audit MESSAGES under the baseline policy and the proposed
-    one (--policy) and write OUT/changes.csv with every message-recipient row whose verdict or
-    rule id differs (message_id, recipient_address, partner_ids, verdict_before, rule_id_before,
-    verdict_after, rule_id_after, reason_after), OUT/index.html with the changes per partner and
-    rule and a chart, and OUT/manifest.json. Large logs are audited and compared in batches.
+    """Try a policy change on history: audit MESSAGES (any log audit reads) under the baseline
+    policy (--baseline, default the packaged one) and the proposed one (--policy) and write, in
+    the --output folder, changes.csv with every message-recipient row whose verdict or rule id
+    differs (message_id, recipient_address, partner_ids, verdict_before, rule_id_before,
+    verdict_after, rule_id_after, reason_after), index.html with the changes per partner and rule
+    and a chart, and manifest.json. Large logs are audited and compared in batches.
     """
     from .policy import load_policy
     from .whatif import run_whatif
