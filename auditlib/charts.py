@@ -118,6 +118,20 @@ def ranking(table: pd.DataFrame, top: int = 50) -> Figure:
                    height=max(260, 100 + ROW_HEIGHT * len(table)))
 
 
+def trend(points: list[dict], title: str) -> Figure:
+    """Open violations per report period (``history.trend``), oldest first: a chain of monthly reports draws a line."""
+    labels = [f"{p['start']} to {(pd.Timestamp(p['end']) - pd.Timedelta(days=1)):%Y-%m-%d}" for p in points]
+    values = [int(p["open_violations"]) for p in points]
+    trace = {
+        "type": "scatter", "mode": "lines+markers+text", "x": labels, "y": values, "text": values, "textposition": "top center",
+        "line": {"color": PALETTE[0]}, "cliponaxis": False, "hovertemplate": "%{x}: %{y} open violations<extra></extra>",
+    }
+    fig = _figure([trace], title, "report period", "open violations", height=320)
+    fig["layout"]["xaxis"].update(type="category")
+    fig["layout"]["yaxis"].update(rangemode="tozero")
+    return fig
+
+
 # ----------------------------------------------------------------------------- report blocks
 
 def percent(rate: float | None) -> str:
@@ -139,6 +153,14 @@ def headline_html(partner: pd.Series, figures: dict, period, resellers: pd.DataF
         rate=percent(figures["compliance_rate"]), change=change_text(figures),
         resellers=resellers.fillna("").to_dict("records"), sections=sections,
     )
+
+
+def history_html(history) -> str:
+    """What changed since the previous report (``report_inputs.PartnerInput.history``): the patterns'
+    states counted, or a sentence saying why they cannot be told."""
+    from .history import counts
+
+    return render("history.html.j2", history=history, counts=counts(history.states) if history.states is not None else {})
 
 
 def rules_html(policy) -> str:

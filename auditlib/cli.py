@@ -211,13 +211,22 @@ def from_partner_center(out_dir, customer_files, subscription_files, reseller_fi
               help="Replace recipient addresses by a keyed hash (domain kept) in every file; key from AUDITLIB_MASK_KEY.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A policy data file instead of the packaged one (the audit, the CSVs and every notebook use it).")
+@click.option("--previous", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, metavar="DIR",
+              help="An earlier report folder (its period ends by --start): each pattern becomes new, recurring or resolved, "
+                   "and the open violations of every period the chain of reports knows are carried forward.")
+@click.option("--notify-command", metavar="CMD", default="",
+              help="After a run that wrote every report, run CMD through the shell with a JSON summary of the new "
+                   "high-severity open findings on its standard input (new against --previous; without it, every one); "
+                   "not run when there are none. A failing CMD is a warning (stderr, manifest), not a failed run.")
 def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs, force, progress, notebooks,
-           mask_recipients, policy_file) -> None:
+           mask_recipients, policy_file, previous, notify_command) -> None:
     """Per-partner violation reports (HTML, notebook, CSV), an overview and an index.html.
 
-    Reads a verdicts file (--verdicts) or audits MESSAGES first. Exit status 0 when every
-    report was written, 1 when some failed (the others are still written), 2 on unusable input,
-    130 when stopped by SIGTERM or SIGINT (the index and manifest list what finished).
+    Reads a verdicts file (--verdicts) or audits MESSAGES first. With --previous DIR (last
+    month's report folder, say), each partner's findings are told new, recurring or resolved.
+    Exit status 0 when every report was written, 1 when some failed (the others are still
+    written), 2 on unusable input, 130 when stopped by SIGTERM or SIGINT (the index and
+    manifest list what finished); a failing --notify-command leaves it 0.
     """
     import time
 
@@ -232,7 +241,8 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
     show = sys.stderr.isatty() if progress is None else progress
     result = run_reports(out_dir, registry_dir, verdicts=verdicts, messages=messages, start=start, end=end,
                          partners=partners, jobs=jobs, force=force, progress=show, notebooks=notebooks or NOTEBOOKS,
-                         mask_key=mask_key() if mask_recipients else None, policy=policy_file or "")
+                         mask_key=mask_key() if mask_recipients else None, policy=policy_file or "",
+                         previous=previous or "", notify_command=notify_command)
     for warning in result.account.get("warnings", []):
         click.echo(f"auditlib: warning: {warning}", err=True)
     account = result.account["accounting"]
@@ -246,6 +256,8 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
                f"{counts['failed']} failed, {counts['interrupted']} not run), overview {result.overview.status}; "
                f"{result.messages:,} messages in {result.period.label()}, {result.violations:,} violations; "
                f"{time.perf_counter() - started:.1f} s -> {result.out_dir / 'index.html'}", err=True)
+    if result.notify.get("status") == "failed":
+        click.echo(f"auditlib: warning: {result.notify['error']} (the reports are written)", err=True)
     if result.interrupted:
         click.echo(f"auditlib: stopped by {result.interrupted}; the index lists what finished", err=True)
         sys.exit(130)
@@ -255,6 +267,42 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
     if failures:
         click.echo(f"auditlib: failed: {'; '.join(failures)}", err=True)
         sys.exit(1)
+
+
+@main.command()
+@click.argument("messages", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--registry", "registry_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder holding partners.csv, customers.csv and agreements.csv.")
+@click.option("--policy", "policy_file", required=True, type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The proposed policy data file.")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="The policy to compare with (default: the packaged one).")
+@click.option("--output", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for changes.csv, index.html and manifest.json.")
+@click.option("--batch-rows", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Audit and compare N rows at a time: peak memory then follows N, not the input (as for audit).")
+@click.option("--memory-limit", type=str, default=None, metavar="SIZE", callback=lambda _, __, v: v and byte_size(v),
+              help="Memory an in-memory audit may use (4G, 500M, bytes); a Parquet log needing more is streamed "
+                   "(as for audit). Default: half the memory available.")
+@click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
+def whatif(messages, registry_dir, policy_file, baseline_file, out_dir, batch_rows, memory_limit, progress) -> None:
+    """Try a policy change on history: audit MESSAGES (any log audit reads) under the baseline
+    policy (--baseline, default the packaged one) and the proposed one (--policy) and write, in
+    the --output folder, changes.csv with every message-recipient row whose verdict or rule id
+    differs (message_id, recipient_address, partner_ids, verdict_before, rule_id_before,
+    verdict_after, rule_id_after, reason_after), index.html with the changes per partner and rule
+    and a chart, and manifest.json. Large logs are audited and compared in batches.
+    """
+    from .policy import load_policy
+    from .whatif import run_whatif
+
+    show = sys.stderr.isatty() if progress is None else progress
+    result = run_whatif(messages, registry_dir, load_policy(policy_file), load_policy(baseline_file), out_dir,
+                        rows=batch_rows, memory_limit=memory_limit, progress=show)
+    for warning in result.warnings:
+        click.echo(f"auditlib: warning: {warning}", err=True)
+    click.echo(f"auditlib: {result.rows} rows audited under policies {result.baseline.version} and {result.proposed.version}, "
+               f"{result.changed} changed -> {result.out_dir / 'index.html'}", err=True)
 
 
 @main.command()

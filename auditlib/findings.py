@@ -50,3 +50,13 @@ def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
     ids["finding_id"][flagged] = short_ids("F", _text_hashes(message_keys(rows.astype({"message_id": "str", "recipient_address": "str"}))))
     ids["pattern_id"][flagged] = short_ids("P", _text_hashes(pattern_keys(rows)))
     return pd.DataFrame(ids, index=verdicts.index)
+
+
+SETTLED = ("false_positive", "accepted_risk")
+
+
+def open_violations(verdicts: pd.DataFrame) -> pd.Series:
+    """Violations nobody has settled: a reviewer's ``false_positive`` or ``accepted_risk`` closes
+    one (the machine's verdict stays); without review columns every violation is open."""
+    decided = verdicts["review_decision"] if "review_decision" in verdicts else pd.Series(None, index=verdicts.index, dtype="object")
+    return (verdicts["verdict"].astype("str") == "violation") & ~decided.isin(SETTLED)

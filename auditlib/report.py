@@ -34,15 +34,16 @@ from jupyter_client.manager import AsyncKernelManager
 from tqdm import tqdm  # the terminal's bar: this runs in a command, never in a kernel
 from traitlets import default
 
-from . import report_inputs, summarise, workers
+from . import history, notify, report_inputs, summarise, workers
 from .charts import render
-from .errors import OutputError
+from .errors import InputError, OutputError
 from .io.atomic import folder, os_errors, refuse_inputs, staging, sweep, write_text
 from .io.digests import input_digests, sha256_file
 from .io.inputs import Inputs, load_inputs
 from .io.lock import locked
 from .io.manifest import accounting, sidecar, verified_manifest
 from .io.names import safe_name
+from .io.previous import PARTNER_DIR, PATTERNS, PreviousReport, read_previous
 from .io.tables import write_table
 from .policy import load_policy
 from .privacy import mask_recipients
@@ -52,7 +53,6 @@ NOTEBOOKS = Path(str(resources.files("auditlib") / "notebooks"))  # package data
 TEMPLATES = Path(str(resources.files("auditlib") / "templates"))
 PLOTLYJS = "plotly.min.js"
 DATATABLES_JS, DATATABLES_CSS = "datatables.js", "datatables.css"
-PARTNER_DIR = "partners"
 
 
 # ----------------------------------------------------------------------------- kernels
@@ -187,7 +187,11 @@ class PartnerResult:
     key: str
     error: str = ""
     headline: dict = field(default_factory=dict)
-    files: dict = field(default_factory=dict)  # {"html" | "notebook" | "csv": sha256} once written
+    files: dict = field(default_factory=dict)  # {"html" | "notebook" | "csv" | "patterns": sha256} once written
+    new: int | None = None  # patterns by state against --previous (None: no previous report, or it did not cover the partner)
+    recurring: int | None = None
+    resolved: int | None = None
+    trend: list = field(default_factory=list)  # open violations per report period it knows, oldest first
 
 
 @dataclass
@@ -200,6 +204,8 @@ class RunResult:
     period: summarise.Period | None = None
     messages: int = 0  # rows in the period: none means nothing was audited, which every page says
     violations: int = 0  # of them, each counted once (a reseller's is not also its provider's)
+    previous: dict = field(default_factory=dict)  # the earlier report's folder and period, with --previous
+    notify: dict = field(default_factory=dict)  # what --notify-command did (the manifest's "notify")
 
     @property
     def failed(self) -> list[PartnerResult]:
@@ -220,23 +226,28 @@ def run_reports(
     notebooks: str | Path = NOTEBOOKS,
     mask_key: bytes | None = None,
     policy: str | Path = "",
+    previous: str | Path = "",
+    notify_command: str = "",
 ) -> RunResult:
     """Write every report under ``out_dir``; see the module docstring for what is skipped.
 
     With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written;
-    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use.
+    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use; ``previous``
+    (an earlier report folder) gives each pattern its state (:mod:`history`); ``notify_command``
+    runs after a run that wrote every report (:mod:`notify`).
     """
     out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()  # the folder may be a link; nothing in it is followed
     messages = list(messages)
     copy = _verdicts_copy(out_dir, verdicts, mask_key)
     refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],
-                  [*messages, registry, *([verdicts] if verdicts else [])])
+                  [*messages, registry, *([verdicts] if verdicts else []), *([previous] if previous else [])])
     folder(out_dir)
     with locked(out_dir), tempfile.TemporaryDirectory(prefix="auditlib-report-") as prepared:
         for written in (out_dir, folder(out_dir / PARTNER_DIR)):
             sweep(written)
         settings = _Settings(start, end, jobs, force, progress, notebooks, mask_key,
-                             str(Path(policy).resolve()) if policy else "", Path(prepared))
+                             str(Path(policy).resolve()) if policy else "", Path(prepared),
+                             Path(previous).resolve() if previous else None, notify_command)
         return _run(out_dir, registry, verdicts, messages, partners, settings)
 
 
@@ -251,6 +262,8 @@ class _Settings:
     mask_key: bytes | None
     policy_file: str
     prepared: Path  # private folder for the notebooks' prepared inputs
+    previous: Path | None = None  # an earlier report folder (--previous)
+    notify_command: str = ""
 
 
 def _run(out_dir: Path, registry, verdicts, messages, partners, settings: _Settings) -> RunResult:
@@ -260,32 +273,40 @@ def _run(out_dir: Path, registry, verdicts, messages, partners, settings: _Setti
     chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
     for partner_id in chosen:
         summarise.partner_record(inputs.registry, partner_id)
+    earlier = _earlier(settings.previous, chosen, period)
     previous = _previous_manifest(out_dir)
-    _write_assets(out_dir)
+    write_assets(out_dir)
     notebook_digests = input_digests(settings.notebooks / n for n in ("partner_report.ipynb", "overview.ipynb"))
     registry_digests = input_digests(Path(registry) / name for name in REGISTRY_FILES)
     common = {"inputs": inputs.digests, "period": period.label(), "auditlib": version("auditlib"),
               "policy": policy.version, "masked": settings.mask_key is not None}
     versions = {k: common[k] for k in ("auditlib", "policy")}
 
-    pending, results = {}, {}
+    pending, results, pasts = {}, {}, {}
     by_partner = summarise.rows_by_partner(inputs.verdicts, inputs.registry)
     for partner_id in tqdm(chosen, desc="prepare", unit="partner", disable=not settings.progress, leave=False):
-        prepared = report_inputs.partner_input(by_partner[partner_id], inputs.registry, partner_id, period,
-                                               inputs.digests, settings.policy_file)
+        rows = by_partner[partner_id]
+        current = rows[period.mask(rows["sent_at"])]
+        found = history.patterns(current)
+        past = pasts[partner_id] = _past(earlier, partner_id, period, found)
+        prepared = report_inputs.partner_input(rows, inputs.registry, partner_id, period, inputs.digests,
+                                               settings.policy_file, past)
         stem = safe_name(partner_id)
         key = run_key(rows=frame_digest(prepared.rows), registry=registry_digests, period=common["period"],
-                      notebook=notebook_digests[str(settings.notebooks / "partner_report.ipynb")], **versions)
+                      notebook=notebook_digests[str(settings.notebooks / "partner_report.ipynb")],
+                      history=_history_key(past), **versions)
         headline = summarise.headline(prepared.rows, period)
         before = previous.get("partners", {}).get(partner_id, {})
         paths = _partner_paths(out_dir, stem)
+        states = history.counts(past.states) if past.states is not None else dict.fromkeys(history.STATES)
+        known = {"headline": headline, **states, "trend": past.trend}
         if not settings.force and _unchanged(before, key, paths):
             results[partner_id] = PartnerResult(partner_id, stem, "skipped", before.get("seconds", 0.0), key,
-                                                headline=headline, files=before["files"])
+                                                files=before["files"], **known)
             continue
-        results[partner_id] = PartnerResult(partner_id, stem, "interrupted", 0.0, key, headline=headline)
+        results[partner_id] = PartnerResult(partner_id, stem, "interrupted", 0.0, key, **known)
         try:
-            current = prepared.rows[period.mask(prepared.rows["sent_at"])]
+            write_table(found, paths["patterns"])  # what the next report's --previous reads
             write_table(summarise.findings(summarise.violations(current), prepared.customers, policy), paths["csv"])
         except OutputError as err:  # a full or read-only disk: this report fails, the others still run
             results[partner_id].status, results[partner_id].error = "failed", str(err)
@@ -322,10 +343,44 @@ def _run(out_dir: Path, registry, verdicts, messages, partners, settings: _Setti
 
     current = inputs.verdicts[period.mask(inputs.verdicts["sent_at"])]
     result = RunResult(out_dir, [results[p] for p in chosen], overview, _account(inputs, verdicts), interrupted,
-                       period, len(current), len(summarise.violations(current)))
+                       period, len(current), len(summarise.violations(current)),
+                       {"folder": str(earlier.folder), "period": earlier.label()} if earlier else {})
     _write_index(result, inputs.registry, period)  # first: on a filling disk, the page people read
-    _write_manifest(result, common | result.account, notebook_digests, overview_key, period)
+    manifest = _write_manifest(result, common | result.account, notebook_digests, overview_key, period)
+    if settings.notify_command and not interrupted and not result.failed and overview.status != "failed":
+        known = {p: past.states for p, past in pasts.items()} if earlier else None
+        payload = notify.summary(notify.new_high_findings(current, inputs.registry, chosen, known), manifest, out_dir)
+        result.notify = notify.run_command(settings.notify_command, payload)
+        write_text(out_dir / "manifest.json", json.dumps(manifest | {"notify": result.notify}, indent=2, ensure_ascii=False))
     return result
+
+
+def _earlier(folder: Path | None, partners: list[str], period: summarise.Period) -> PreviousReport | None:
+    """The earlier report (--previous), which must end by the time this period starts."""
+    if folder is None:
+        return None
+    earlier = read_previous(folder, partners)
+    if earlier.end > period.start:
+        raise InputError(str(folder), f"its period {earlier.label()} does not end before this one, {period.label()}, starts")
+    return earlier
+
+
+def _past(earlier: PreviousReport | None, partner_id: str, period: summarise.Period, now: pd.DataFrame) -> history.PartnerHistory:
+    """A partner's history from its period's patterns ``now``: their states against the earlier report
+    (when that covered the partner) and the open violations of every period the chain of reports knows."""
+    was = earlier.partners.get(partner_id) if earlier else None
+    trend = history.trend(was.trend if was else [], period.start, period.end, int(now["open_violations"].sum()))
+    if earlier is None:
+        return history.PartnerHistory(trend=trend)
+    return history.PartnerHistory(str(earlier.folder), earlier.label(),
+                                  history.states(now, was.patterns) if was else None, trend)
+
+
+def _history_key(past: history.PartnerHistory) -> str:
+    """What a partner's page shows about the earlier report, as part of its run key."""
+    states = frame_digest(past.states) if past.states is not None else ""
+    return run_key(previous=past.previous, period=past.previous_period, states=states, trend=past.trend)
+
 
 
 def _job(partner_id: str, settings: _Settings, prepared: report_inputs.PartnerInput, paths: dict[str, Path]) -> Job:
@@ -396,10 +451,11 @@ def _account(inputs: Inputs, verdicts) -> dict:
 
 def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:
     folder = out_dir / PARTNER_DIR
-    return {"html": folder / f"{stem}.html", "notebook": folder / f"{stem}.ipynb", "csv": folder / f"{stem}.violations.csv"}
+    return {"html": folder / f"{stem}.html", "notebook": folder / f"{stem}.ipynb", "csv": folder / f"{stem}.violations.csv",
+            "patterns": folder / f"{stem}{PATTERNS}"}
 
 
-def _write_assets(out_dir: Path) -> None:
+def write_assets(out_dir: Path) -> None:
     """plotly.js and DataTables beside the pages, which load them from there (offline)."""
     from plotly.offline import get_plotlyjs
 
@@ -426,7 +482,7 @@ def _previous_manifest(out_dir: Path) -> dict:
         return {}
 
 
-def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_key: str, period: summarise.Period) -> None:
+def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_key: str, period: summarise.Period) -> dict:
     manifest = {
         "generated_at": f"{pd.Timestamp.now(tz='UTC'):%Y-%m-%dT%H:%M:%SZ}",
         "auditlib_version": common["auditlib"],
@@ -438,10 +494,12 @@ def _write_manifest(result: RunResult, common: dict, notebooks: dict, overview_k
         "warnings": common.get("warnings", []),
         "notebooks": notebooks,
         "interrupted": result.interrupted,
+        "previous": result.previous or None,
         "overview": asdict(result.overview) | {"key": overview_key},
         "partners": {p.partner_id: asdict(p) for p in result.partners},
     }
     write_text(result.out_dir / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    return manifest
 
 
 def _write_index(result: RunResult, registry, period: summarise.Period) -> None:
@@ -450,5 +508,5 @@ def _write_index(result: RunResult, registry, period: summarise.Period) -> None:
     rows = [asdict(p) | names.loc[p.partner_id].to_dict() | links[p.partner_id] for p in result.partners]
     rows.sort(key=lambda r: (-r["headline"]["violations"], r["headline"]["compliance_rate"] or 0.0))
     page = render("index.html.j2", rows=rows, period=period, overview=result.overview, messages=result.messages,
-                  generated_at=pd.Timestamp.now(tz="UTC"))
+                  generated_at=pd.Timestamp.now(tz="UTC"), previous=result.previous)
     write_text(result.out_dir / "index.html", page)

@@ -13,6 +13,7 @@ from typing import Iterable, Mapping
 import pandas as pd
 
 from . import summarise
+from .history import PartnerHistory
 from .registry import Registry
 
 
@@ -27,6 +28,7 @@ class PartnerInput:
     period: summarise.Period
     digests: Mapping[str, str]  # the run's input files, by SHA-256
     policy_file: str = ""  # empty: the packaged policy
+    history: PartnerHistory = PartnerHistory()  # against --previous; empty: no previous report given
 
 
 @dataclass(frozen=True)
@@ -46,12 +48,13 @@ def _in_reach(rows: pd.DataFrame, period: summarise.Period) -> pd.DataFrame:
 
 
 def partner_input(rows: pd.DataFrame, registry: Registry, partner_id: str, period: summarise.Period,
-                  digests: Mapping[str, str], policy_file: str = "") -> PartnerInput:
-    """``rows``: the partner's own verdict rows (:func:`summarise.partner_rows`)."""
+                  digests: Mapping[str, str], policy_file: str = "", history: PartnerHistory = PartnerHistory()) -> PartnerInput:
+    """``rows``: the partner's own verdict rows (:func:`summarise.partner_rows`); ``history``: its
+    patterns against an earlier report (:mod:`auditlib.history`)."""
     rows = _in_reach(rows, period)
     customers = registry.customers[registry.customers["customer_id"].isin(rows["customer_id"].dropna())]
     return PartnerInput(summarise.partner_record(registry, partner_id), summarise.resellers_of(registry, partner_id),
-                        customers.reset_index(drop=True), rows, period, dict(digests), policy_file)
+                        customers.reset_index(drop=True), rows, period, dict(digests), policy_file, history)
 
 
 def overview_input(verdicts: pd.DataFrame, registry: Registry, period: summarise.Period,

@@ -368,7 +368,7 @@ def test_one_failing_report_does_not_stop_the_others(hostile):
 def test_partner_ids_become_safe_file_names(hostile):
     out, _ = hostile
     names = sorted(p.name for p in (out / "partners").iterdir())
-    assert all(re.fullmatch(r"[A-Za-z0-9_-]+\.(html|ipynb|violations\.csv)", n) for n in names), names
+    assert all(re.fullmatch(r"[A-Za-z0-9_-]+\.(html|ipynb|violations\.csv|patterns\.csv)", n) for n in names), names
     assert {n.split(".")[0] for n in names} == {safe_name(p) for p, *_ in HOSTILE_PARTNERS}
     assert safe_name("../evil") != safe_name("_evil") and safe_name("a/b") != safe_name("a_b")
     assert sorted(p.name for p in out.iterdir()) == sorted(

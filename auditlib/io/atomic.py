@@ -98,6 +98,11 @@ class Replacement:
         self.moves.append((temp, path))
         return temp
 
+    def write_text(self, path: str | Path, text: str) -> None:
+        """A UTF-8 text file of the set, staged now and renamed into place with the others."""
+        with os_errors(Path(path)):
+            self.stage(path).write_text(text, encoding="utf-8")
+
     def drop(self, path: str | Path) -> None:
         """Remove ``path`` on commit (a file of the previous run the new one does not write)."""
         self.moves.append((None, Path(path)))

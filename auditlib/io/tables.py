@@ -184,6 +184,25 @@ def read_table(path: Path) -> pd.DataFrame:
     raise InputError(str(path), "verdicts must be a .csv or .parquet file")
 
 
+def read_pieces(path: Path, rows: int, columns: list[str]) -> Iterator[pd.DataFrame]:
+    """``columns`` of a Parquet table, ``rows`` rows at a time whatever its row groups (the last piece
+    shorter), so two tables of the same rows can be read side by side; memory holds about one piece."""
+    waiting: list[pa.RecordBatch] = []
+    held = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows, columns=columns):
+            waiting.append(batch)
+            held += batch.num_rows
+            while held >= rows:
+                table = pa.Table.from_batches(waiting)
+                yield table.slice(0, rows).to_pandas()
+                waiting, held = table.slice(rows).to_batches(), held - rows
+    except (pa.ArrowInvalid, OSError) as err:
+        raise InputError(str(path), f"unreadable verdicts file: {err}") from None
+    if held:
+        yield pa.Table.from_batches(waiting).to_pandas()
+
+
 @contextmanager
 def arrow_chunks(path: str | Path, schema: pa.Schema) -> Iterator[Callable[[pa.Table], None]]:
     """Write Arrow tables one after another into one Parquet (a row group each) or CSV file,
