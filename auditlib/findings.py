@@ -50,3 +50,23 @@ def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
     ids["finding_id"][flagged] = short_ids("F", _text_hashes(message_keys(rows.astype({"message_id": "str", "recipient_address": "str"}))))
     ids["pattern_id"][flagged] = short_ids("P", _text_hashes(pattern_keys(rows)))
     return pd.DataFrame(ids, index=verdicts.index)
+
+
+DISMISSING = ("false_positive", "accepted_risk")  # review decisions after which a violation is no longer open
+
+
+def open_violations(verdicts: pd.DataFrame) -> pd.Series:
+    """Which rows are open violations: the machine's violations that review did not dismiss (as a
+    false positive or an accepted risk). Without review columns nothing is dismissed."""
+    violation = verdicts["verdict"].astype("str") == "violation"
+    if "review_decision" not in verdicts:
+        return violation
+    return violation & ~verdicts["review_decision"].isin(DISMISSING)
+
+
+def awaiting_review(verdicts: pd.DataFrame) -> pd.Series:
+    """Which rows are in the review queue: ``needs_review`` rows that no review decision settled yet."""
+    queued = verdicts["verdict"].astype("str") == "needs_review"
+    if "review_decision" not in verdicts:
+        return queued
+    return queued & verdicts["review_decision"].isna()

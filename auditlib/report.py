@@ -220,23 +220,25 @@ def run_reports(
     notebooks: str | Path = NOTEBOOKS,
     mask_key: bytes | None = None,
     policy: str | Path = "",
+    decisions: str | Path = "",
 ) -> RunResult:
     """Write every report under ``out_dir``; see the module docstring for what is skipped.
 
     With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written;
-    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use.
+    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use; ``decisions``
+    (a review decisions file) is applied to the verdicts every page and CSV shows.
     """
     out_dir, notebooks = Path(out_dir).resolve(), Path(notebooks).resolve()  # the folder may be a link; nothing in it is followed
     messages = list(messages)
     copy = _verdicts_copy(out_dir, verdicts, mask_key)
     refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],
-                  [*messages, registry, *([verdicts] if verdicts else [])])
+                  [*messages, registry, *([verdicts] if verdicts else []), *([decisions] if decisions else [])])
     folder(out_dir)
     with locked(out_dir), tempfile.TemporaryDirectory(prefix="auditlib-report-") as prepared:
         for written in (out_dir, folder(out_dir / PARTNER_DIR)):
             sweep(written)
         settings = _Settings(start, end, jobs, force, progress, notebooks, mask_key,
-                             str(Path(policy).resolve()) if policy else "", Path(prepared))
+                             str(Path(policy).resolve()) if policy else "", Path(prepared), str(decisions))
         return _run(out_dir, registry, verdicts, messages, partners, settings)
 
 
@@ -251,11 +253,12 @@ class _Settings:
     mask_key: bytes | None
     policy_file: str
     prepared: Path  # private folder for the notebooks' prepared inputs
+    decisions: str = ""  # review decisions file; empty: none
 
 
 def _run(out_dir: Path, registry, verdicts, messages, partners, settings: _Settings) -> RunResult:
     policy = load_policy(settings.policy_file or None)
-    inputs, _ = _inputs(out_dir, registry, verdicts, messages, settings.mask_key, settings.policy_file)
+    inputs, _ = _inputs(out_dir, registry, verdicts, messages, settings.mask_key, settings.policy_file, settings.decisions)
     period = summarise.Period.of(settings.start, settings.end, inputs.verdicts["sent_at"])
     chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
     for partner_id in chosen:
@@ -356,10 +359,11 @@ def _digests(paths: dict[str, Path]) -> dict[str, str]:
     return {name: sha256_file(path) if path.is_file() and not path.is_symlink() else "" for name, path in paths.items()}
 
 
-def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None, policy: str) -> tuple[Inputs, Path]:
+def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None, policy: str,
+            decisions: str = "") -> tuple[Inputs, Path]:
     """Load the verdicts, or audit the messages once (rejected rows beside the verdicts) and keep
     the verdicts for the notebooks. Masked verdicts are written to ``out_dir`` for the notebooks to read."""
-    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry, policy=policy)
+    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry, policy=policy, decisions=decisions)
     if mask_key is not None:
         inputs = replace(inputs, verdicts=mask_recipients(inputs.verdicts, mask_key))
     path = _verdicts_copy(out_dir, verdicts, mask_key)
@@ -389,9 +393,11 @@ def _account(inputs: Inputs, verdicts) -> dict:
     run = inputs.run
     counts = inputs.verdicts["verdict"].astype("str").value_counts().reindex(summarise.VERDICTS, fill_value=0).to_dict()
     if run is not None:
-        return {"accounting": accounting(run.rows_read, counts, len(run.rejected), run.duplicates), "warnings": list(run.warnings)}
+        return {"accounting": accounting(run.rows_read, counts, len(run.rejected), run.duplicates),
+                "warnings": list(run.warnings) + list(inputs.unmatched)}
     manifest = verified_manifest(Path(verdicts))
-    return {"accounting": manifest["accounting"] if manifest else {"verdicts": len(inputs.verdicts), "by_verdict": counts}}
+    return {"accounting": manifest["accounting"] if manifest else {"verdicts": len(inputs.verdicts), "by_verdict": counts},
+            "warnings": list(inputs.unmatched)}
 
 
 def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:
