@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import InputError
+from .errors import InputError, collect_input_warnings
 from .workers import Interrupted, interruptible
 
 
@@ -121,7 +121,8 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     if microsoft_domains:
         policy = policy.with_microsoft_domains(microsoft_domains.split(";"))
     show = sys.stderr.isatty() if progress is None else progress
-    decisions = read_decisions(decisions_file, policy) if decisions_file else None
+    with collect_input_warnings() as noted:  # a blank row skipped: said with the run's warnings
+        decisions = read_decisions(decisions_file, policy) if decisions_file else None
     job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
                    reader_options={"customer_ids": customer_ids, "day_first": day_first or None}, batch_rows=batch_rows,
                    memory_limit=memory_limit, scheduler=scheduler,
@@ -137,7 +138,7 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
         if strict:  # in memory, the audit stopped before writing; batches are checked once written
             raise_first_rejection(run.rejected)
         if decisions is not None:
-            run = replace(run, warnings=run.warnings + tuple(unmatched(decisions.table, run.matched, decisions.file)))
+            run = replace(run, warnings=(*noted, *run.warnings, *unmatched(decisions.table, run.matched, decisions.file)))
         summary = record_run(job, run, staged, files, started, options)
     for warning in run.warnings:
         click.echo(f"auditlib: warning: {warning}", err=True)

@@ -88,11 +88,9 @@ def checked(raw: pd.DataFrame, file: str, policy: Policy) -> pd.DataFrame:
          lambda r: f"{stripped['decision'].iloc[r]!r} is not a decision (one of: {', '.join(known) or 'none in this policy'})")
     decided_at = parse_utc(stripped["decided_at"].reset_index(drop=True), file, "decided_at", rows)
     expires = parse_utc(stripped["expires"].reset_index(drop=True), file, "expires", rows)
-    return pd.DataFrame({
-        "id": ids.to_numpy(), "decision": decision.to_numpy(), "reviewer": stripped["reviewer"].to_numpy(),
-        "decided_at": decided_at.to_numpy(), "comment": text["comment"].to_numpy(), "expires": expires.to_numpy(),
-        "row": rows.to_numpy(),
-    }).astype({"decided_at": "datetime64[ns, UTC]", "expires": "datetime64[ns, UTC]"})
+    table = pd.DataFrame({"id": ids, "decision": decision, "reviewer": stripped["reviewer"], "comment": text["comment"]})
+    return table.reset_index(drop=True).assign(decided_at=decided_at, expires=expires, row=rows)[[*COLUMNS, "row"]].astype(
+        {"decided_at": "datetime64[ns, UTC]", "expires": "datetime64[ns, UTC]"})
 
 
 def append_decisions(path: str | Path, new: pd.DataFrame, policy: Policy | None = None) -> Decisions:
