@@ -98,11 +98,12 @@ def append_decisions(path: str | Path, new: pd.DataFrame, policy: Policy | None 
     ``path`` (created when missing) and return all of them. Nothing is written unless every new row
     is valid; the file is rewritten atomically, its earlier rows as they were, one writer at a time."""
     path, policy = Path(path), policy or load_policy()
-    text = new.reindex(columns=list(COLUMNS)).assign(**{
-        c: new[c].map(lambda t: f"{t:%Y-%m-%dT%H:%M:%SZ}" if isinstance(t, pd.Timestamp) else t)
-        for c in ("decided_at", "expires") if c in new})
+    text = new.reindex(columns=list(COLUMNS)).astype("object").assign(**{
+        c: pd.to_datetime(new[c], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for c in ("decided_at", "expires") if c in new and pd.api.types.is_datetime64_any_dtype(new[c])})
     checked(text.assign(**{RECORD: range(1, len(text) + 1)}), "(new decisions)", policy)
     with locked(path.resolve().parent, "another auditlib report or reviewer"):
-        earlier = _raw(path).drop(columns=RECORD) if path.is_file() else pd.DataFrame(columns=list(COLUMNS))
-        write_table(pd.concat([earlier, text.astype("object")], ignore_index=True), path)
+        earlier = _raw(path) if path.is_file() else pd.DataFrame(columns=[*COLUMNS, RECORD])
+        checked(earlier, str(path), policy)  # a broken file is mended by hand, not buried under new rows
+        write_table(pd.concat([earlier.drop(columns=RECORD), text], ignore_index=True), path)
     return read_decisions(path, policy)
