@@ -20,6 +20,7 @@ from .io.log import MessageLog, canonical_messages, raise_first_rejection, read_
 from .io.registry_files import read_registry
 from .registry import Registry
 from .resolve import resolve
+from .review_decisions import apply_decisions, matched_ids
 from .schema import MESSAGE_COLUMNS, VERDICT_COLUMNS
 from .textcache import DecidedTexts
 
@@ -39,7 +40,8 @@ def audit(
     ``messages`` may come from :func:`read_messages` or be built by hand (text columns;
     it is validated and normalised here if ``sent_at`` is not yet a UTC timestamp).
     With ``evidence`` the classifier's matched terms and confidence, and the subject, are kept
-    as extra columns after the SPEC §5 ones; ``finding_id`` and ``pattern_id`` always are. ``texts``: decisions shared with other batches of the same run.
+    as extra columns after the SPEC §5 ones; ``finding_id`` and ``pattern_id`` always are (review
+    columns, when decisions are given, follow them: :func:`audit_log`). ``texts``: decisions shared with other batches of the same run.
     """
     policy = policy or load_policy()
     if not isinstance(messages["sent_at"].dtype, pd.DatetimeTZDtype) or set(MESSAGE_COLUMNS) - set(messages.columns):
@@ -71,6 +73,7 @@ class AuditRun:
     rows_read: int
     duplicates: int = 0
     warnings: tuple[str, ...] = ()
+    matched: frozenset[str] = frozenset()  # ids of review decisions that named one of the verdicts
 
 
 def run_audit(
@@ -82,6 +85,7 @@ def run_audit(
     reader_options: Mapping[str, object] | None = None,
     strict: bool = False,
     mask_key: bytes | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> AuditRun:
     """Read message logs and a registry folder and audit them; rows read = verdicts + rejected
     + identical copies removed.
@@ -89,12 +93,14 @@ def run_audit(
     ``reader_options`` go to the readers that take them (``customer_ids`` for Graph service
     communications, which address a tenant, not a mailbox). ``strict``: the first rejected row
     is an InputError. ``mask_key``: recipients masked in verdicts and rejected rows (:mod:`privacy`).
+    ``decisions``: review decisions (:mod:`review_decisions`) shown on the rows they name.
     """
     policy = policy or load_policy()
     with collect_input_warnings() as found:
         registry = read_registry(registry_dir, policy)
     log = read_log(message_paths, policy, reader_options)
-    run = audit_log(log, registry, policy, evidence=evidence, progress=progress, strict=strict, mask_key=mask_key)
+    run = audit_log(log, registry, policy, evidence=evidence, progress=progress, strict=strict, mask_key=mask_key,
+                    decisions=decisions)
     return replace(run, warnings=tuple(found) + run.warnings)
 
 
@@ -107,15 +113,20 @@ def audit_log(
     strict: bool = False,
     mask_key: bytes | None = None,
     texts: DecidedTexts | None = None,
+    decisions: pd.DataFrame | None = None,
 ) -> AuditRun:
     """Audit what the readers made of an input (all of it, or one batch of it: engines call this per
-    batch, sharing ``texts`` so a text is classified once per run)."""
+    batch, sharing ``texts`` so a text is classified once per run). ``decisions``: review decisions,
+    applied row by row, so per batch as well as whole; the run says which of their ids it met."""
     if strict:
         raise_first_rejection(log.rejected)
     verdicts, rejected = audit(log.messages, registry, policy, evidence=evidence, progress=progress, texts=texts), log.rejected
     if mask_key is not None:
         verdicts, rejected = mask_recipients(verdicts, mask_key), mask_recipients(rejected, mask_key)
-    return AuditRun(verdicts, rejected, log.rows_read, log.duplicates, log.warnings)
+    if decisions is None:
+        return AuditRun(verdicts, rejected, log.rows_read, log.duplicates, log.warnings)
+    return AuditRun(apply_decisions(verdicts, decisions), rejected, log.rows_read, log.duplicates, log.warnings,
+                    matched_ids(verdicts, decisions))
 
 
 def audit_files(message_paths: Iterable[str | Path], registry_dir: str | Path, **options) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .errors import InputError
+from .errors import InputError, collect_input_warnings
 from .workers import Interrupted, interruptible
 
 
@@ -29,6 +29,10 @@ class Group(click.Group):
             click.echo(f"auditlib: error: {err.filename or '(file system)'}: {err.strerror or err}", err=True)
             sys.exit(2)
 
+
+DECISIONS_HELP = ("Review decisions (CSV: id, decision, reviewer, decided_at, comment, optional expires; README "
+                  "\"Reviewing findings\"): rows they name get review_decision, reviewed_by, reviewed_at and review_comment "
+                  "after finding_id and pattern_id; verdicts never change. An id naming no row is a warning.")
 
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
@@ -81,8 +85,10 @@ def main() -> None:
               "error (exit 2) instead of a row of OUT.rejected.csv.")
 @click.option("--mask-recipients", is_flag=True,
               help="Replace recipient addresses by a keyed hash (domain kept); the key is read from AUDITLIB_MASK_KEY.")
+@click.option("--decisions", "decisions_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help=DECISIONS_HELP)
 def audit(messages, registry_dir, output, policy_file, microsoft_domains, evidence, progress, customer_ids, day_first,
-          engine, batch_rows, memory_limit, scheduler, strict, mask_recipients) -> None:
+          engine, batch_rows, memory_limit, scheduler, strict, mask_recipients, decisions_file) -> None:
     """Audit MESSAGES (canonical CSV, Parquet or JSON Lines logs; Exchange message traces as CSV or
     JSON and Reporting Web Service pages; Defender EmailEvents; Graph Message center and service
     health JSON, the old Service Communications feed, Azure Service Health events; .eml and mbox
@@ -103,7 +109,9 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
 
     from .engines import AuditJob, run_engine, to_folder
     from .io.atomic import Replacement, refuse_inputs
+    from .io.decisions import read_decisions
     from .io.manifest import record_run, sidecar
+    from .review_decisions import unmatched
     from .policy import load_policy
     from .privacy import mask_key
     from .io.log import raise_first_rejection
@@ -113,18 +121,24 @@ def audit(messages, registry_dir, output, policy_file, microsoft_domains, eviden
     if microsoft_domains:
         policy = policy.with_microsoft_domains(microsoft_domains.split(";"))
     show = sys.stderr.isatty() if progress is None else progress
+    with collect_input_warnings() as noted:  # a blank row skipped: said with the run's warnings
+        decisions = read_decisions(decisions_file, policy) if decisions_file else None
     job = AuditJob(messages, registry_dir, output, policy, evidence=evidence, progress=show,
                    reader_options={"customer_ids": customer_ids, "day_first": day_first or None}, batch_rows=batch_rows,
                    memory_limit=memory_limit, scheduler=scheduler,
-                   strict=strict, mask_key=mask_key() if mask_recipients else None)
-    refuse_inputs([output, sidecar(output, "rejected.csv"), sidecar(output, "manifest.json")], [*messages, registry_dir])
+                   strict=strict, mask_key=mask_key() if mask_recipients else None, decisions=decisions)
+    refuse_inputs([output, sidecar(output, "rejected.csv"), sidecar(output, "manifest.json")],
+                  [*messages, registry_dir, *([decisions_file] if decisions_file else [])])
     options = {"engine": engine, "evidence": evidence, "strict": strict, "mask_recipients": mask_recipients,
-               "customer_ids": list(customer_ids), "day_first": day_first, "microsoft_domains": list(policy.microsoft_domains)}
+               "customer_ids": list(customer_ids), "day_first": day_first, "microsoft_domains": list(policy.microsoft_domains),
+               "decisions": str(decisions_file) if decisions_file else None}
     with Replacement() as files:  # the verdicts, rejected rows and manifest replace the previous ones together
         staged = files.stage(output, folder_ok=engine == "dask" and to_folder(output))
         run = run_engine(engine, replace(job, output=staged))
         if strict:  # in memory, the audit stopped before writing; batches are checked once written
             raise_first_rejection(run.rejected)
+        if decisions is not None:
+            run = replace(run, warnings=(*noted, *run.warnings, *unmatched(decisions.table, run.matched, decisions.file)))
         summary = record_run(job, run, staged, files, started, options)
     for warning in run.warnings:
         click.echo(f"auditlib: warning: {warning}", err=True)
@@ -211,6 +225,8 @@ def from_partner_center(out_dir, customer_files, subscription_files, reseller_fi
               help="Replace recipient addresses by a keyed hash (domain kept) in every file; key from AUDITLIB_MASK_KEY.")
 @click.option("--policy", "policy_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A policy data file instead of the packaged one (the audit, the CSVs and every notebook use it).")
+@click.option("--decisions", "decisions_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help=DECISIONS_HELP + " Pages then count open violations beside all, and the review queue leaves settled rows out.")
 @click.option("--previous", type=click.Path(file_okay=False, exists=True, path_type=Path), default=None, metavar="DIR",
               help="An earlier report folder (its period ends by --start): each pattern becomes new, recurring or resolved, "
                    "and the open violations of every period the chain of reports knows are carried forward.")
@@ -219,7 +235,7 @@ def from_partner_center(out_dir, customer_files, subscription_files, reseller_fi
                    "high-severity open findings on its standard input (new against --previous; without it, every one); "
                    "not run when there are none. A failing CMD is a warning (stderr, manifest), not a failed run.")
 def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs, force, progress, notebooks,
-           mask_recipients, policy_file, previous, notify_command) -> None:
+           mask_recipients, policy_file, decisions_file, previous, notify_command) -> None:
     """Per-partner violation reports (HTML, notebook, CSV), an overview and an index.html.
 
     Reads a verdicts file (--verdicts) or audits MESSAGES first. With --previous DIR (last
@@ -242,7 +258,7 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
     result = run_reports(out_dir, registry_dir, verdicts=verdicts, messages=messages, start=start, end=end,
                          partners=partners, jobs=jobs, force=force, progress=show, notebooks=notebooks or NOTEBOOKS,
                          mask_key=mask_key() if mask_recipients else None, policy=policy_file or "",
-                         previous=previous or "", notify_command=notify_command)
+                         decisions=decisions_file or "", previous=previous or "", notify_command=notify_command)
     for warning in result.account.get("warnings", []):
         click.echo(f"auditlib: warning: {warning}", err=True)
     account = result.account["accounting"]

@@ -37,7 +37,9 @@ from .io.registry_files import read_registry
 from .registry import Registry
 from .schema import MESSAGE_COLUMNS
 from .textcache import DecidedTexts
+from .io.decisions import Decisions
 from .io.manifest import account_of, new_run_id
+from .review_decisions import matched_ids
 from .io.tables import PieceWriter, plain_columns, write_table
 
 DEFAULT_BATCH_ROWS = 500_000
@@ -64,6 +66,7 @@ class AuditJob:
     batch_rows: int | None = None  # rows per batch (pandas) or per partition of non-Parquet input (dask)
     memory_limit: int | None = None  # bytes an in-memory audit may use; None: a share of available memory
     scheduler: str | None = None  # a Dask scheduler's address; None: a local cluster
+    decisions: Decisions | None = None  # review decisions shown on the rows they name (--decisions)
     run_id: str = field(default_factory=new_run_id)  # stamped into the output and its manifest
 
 
@@ -77,6 +80,7 @@ class Outcome:
     rows_read: int
     duplicates: int = 0
     warnings: tuple[str, ...] = ()
+    matched: frozenset[str] = frozenset()  # ids of review decisions that named a verdict row
 
     @property
     def verdicts(self) -> int:
@@ -110,18 +114,24 @@ def verdict_counts(verdicts: pd.Series) -> pd.Series:
 def outcome(runs: Iterable[AuditRun | Outcome], warnings: tuple[str, ...] = ()) -> Outcome:
     """The sum of the runs of an input's batches (each run's verdicts already written)."""
     counts, rejected, read, removed, said = verdict_counts(pd.Series([], dtype="str")), [], 0, 0, list(warnings)
+    matched = frozenset()
     for run in runs:
         counts += run.counts if isinstance(run, Outcome) else verdict_counts(run.verdicts["verdict"])
         rejected.append(run.rejected)
         read, removed, said = read + run.rows_read, removed + run.duplicates, said + list(run.warnings)
+        matched |= run.matched
     rejected = [r for r in rejected if len(r)]
     rejected = pd.concat(rejected, ignore_index=True) if rejected else pd.DataFrame(columns=list(REJECTED_COLUMNS))
-    return Outcome(counts, rejected, read, removed, tuple(said))
+    return Outcome(counts, rejected, read, removed, tuple(said), matched)
 
 
 def stamp(job: AuditJob, result: Outcome) -> dict:
     """What a verdicts file says about the run that wrote it (Parquet metadata): its id and account."""
     return {"run_id": job.run_id, "accounting": account_of(result)}
+
+
+def decision_table(job: AuditJob) -> pd.DataFrame | None:
+    return job.decisions.table if job.decisions is not None else None
 
 
 def verdict_piece(run: AuditRun) -> pd.DataFrame:
@@ -284,7 +294,7 @@ def pandas_engine(job: AuditJob) -> Outcome:
     if rows is not None:
         return _stream(job, rows)
     run = run_audit(job.messages, job.registry_dir, job.policy, evidence=job.evidence, progress=job.progress,
-                    reader_options=job.reader_options, strict=job.strict, mask_key=job.mask_key)
+                    reader_options=job.reader_options, strict=job.strict, mask_key=job.mask_key, decisions=decision_table(job))
     result = outcome([run])
     write_table(run.verdicts, job.output, stamp(job, result))
     return result
@@ -299,7 +309,7 @@ def _stream(job: AuditJob, batch_rows: int) -> Outcome:
     def audit_and_write(log: MessageLog) -> Outcome:
         """Audit a log, write its verdicts and keep only its tally."""
         run = audit_log(log, registry, job.policy, evidence=job.evidence, strict=job.strict, mask_key=job.mask_key,
-                        texts=texts)
+                        texts=texts, decisions=decision_table(job))
         out.write(verdict_piece(run))
         return outcome([run])
 
@@ -363,10 +373,17 @@ def read_row_group(file: Path, index: int, first: int, policy: Policy, columns: 
 
 
 def audit_partition(rows: pd.DataFrame, registry: Registry, policy: Policy, evidence: bool,
-                    mask_key: bytes | None, repeats: np.ndarray) -> pd.DataFrame:
-    """A worker's task: the verdicts of a partition's rows whose key does not repeat."""
+                    mask_key: bytes | None, repeats: np.ndarray, decisions: Decisions | None = None) -> pd.DataFrame:
+    """A worker's task: the verdicts of a partition's rows whose key does not repeat. (Decisions
+    come wrapped: Dask would take a bare frame argument for partitions to align.)"""
     rest, _ = split_log(as_log(rows), held(rows, repeats))
-    return verdict_piece(audit_log(rest, registry, policy, evidence=evidence, mask_key=mask_key))
+    table = decisions.table if decisions is not None else None
+    return verdict_piece(audit_log(rest, registry, policy, evidence=evidence, mask_key=mask_key, decisions=table))
+
+
+def partition_matches(verdicts: pd.DataFrame, decisions: Decisions | None) -> pd.Series:
+    """A partition's review decision ids that named one of its rows (gathered into the run's outcome)."""
+    return pd.Series(sorted(matched_ids(verdicts, decisions.table)) if decisions is not None else [], dtype="object")
 
 
 def held_rows(rows: pd.DataFrame, repeats: np.ndarray) -> pd.DataFrame:
@@ -429,31 +446,37 @@ def dask_engine(job: AuditJob) -> Outcome:
         registry = read_registry(job.registry_dir, job.policy)
         rows, repeats, log = _dask_input(job)
         audit_one = lambda log: audit_log(log, registry, job.policy, evidence=job.evidence, strict=job.strict,
-                                          mask_key=job.mask_key)
+                                          mask_key=job.mask_key, decisions=decision_table(job))
         read = audit_one(MessageLog(no_messages().messages, log.rejected, log.duplicates, log.warnings)) if log else None
         settled = audit_one(settle([as_log(rows.map_partitions(held_rows, repeats).compute())] if len(repeats) else []))
-        meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats)
+        meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats, job.decisions)
         shared = client.scatter(registry, broadcast=True)
-        verdicts = rows.map_partitions(audit_partition, shared, job.policy, job.evidence, job.mask_key, repeats, meta=meta)
+        verdicts = rows.map_partitions(audit_partition, shared, job.policy, job.evidence, job.mask_key, repeats,
+                                       job.decisions, meta=meta)
         if to_folder(job.output):
             counts = verdicts["verdict"].map_partitions(verdict_counts, meta=pd.Series([], dtype="int64"))
-            _, counts = dask.compute(verdicts.to_parquet(str(job.output), write_index=False, compute=False), counts)
+            matches = verdicts.map_partitions(partition_matches, job.decisions, meta=pd.Series([], dtype="object"))
+            _, counts, matches = dask.compute(verdicts.to_parquet(str(job.output), write_index=False, compute=False),
+                                              counts, matches)
             if len(settled.verdicts):
                 write_table(verdict_piece(settled), Path(job.output) / f"part.{verdicts.npartitions}.parquet")
             counts = counts.groupby(level=0).sum().reindex(list(VERDICTS), fill_value=0).astype("int64")
+            matched = frozenset(matches)
         else:
-            counts = verdict_counts(pd.Series([], dtype="str"))
+            counts, matched = verdict_counts(pd.Series([], dtype="str")), frozenset()
             with PieceWriter(job.output) as out:
                 for future in client.compute(verdicts.to_delayed()):
                     out.write(future.result())
                     counts += verdict_counts(future.result()["verdict"])
+                    matched |= frozenset(partition_matches(future.result(), job.decisions))
                     future.release()
                 out.write(verdict_piece(settled))
-                out.finish(stamp(job, tally(read, settled, counts)))
-    return replace(tally(read, settled, counts), warnings=tuple(found))
+                out.finish(stamp(job, tally(read, settled, counts, matched)))
+    return replace(tally(read, settled, counts, matched), warnings=tuple(found))
 
 
-def tally(read: AuditRun | None, settled: AuditRun, counts: pd.Series) -> Outcome:
-    """A Dask run's outcome: the client's reading and settling, and the workers' verdict counts."""
-    parts = Outcome(counts, no_messages().rejected, int(counts.sum()))
+def tally(read: AuditRun | None, settled: AuditRun, counts: pd.Series, matched: frozenset[str] = frozenset()) -> Outcome:
+    """A Dask run's outcome: the client's reading and settling, and the workers' verdict counts and
+    the review decision ids their rows matched."""
+    parts = Outcome(counts, no_messages().rejected, int(counts.sum()), matched=matched)
     return outcome([r for r in (read, settled) if r is not None] + [parts])

@@ -52,11 +52,21 @@ def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(ids, index=verdicts.index)
 
 
-SETTLED = ("false_positive", "accepted_risk")
+DISMISSING = ("false_positive", "accepted_risk")  # review decisions after which a violation is no longer open
 
 
 def open_violations(verdicts: pd.DataFrame) -> pd.Series:
-    """Violations nobody has settled: a reviewer's ``false_positive`` or ``accepted_risk`` closes
-    one (the machine's verdict stays); without review columns every violation is open."""
-    decided = verdicts["review_decision"] if "review_decision" in verdicts else pd.Series(None, index=verdicts.index, dtype="object")
-    return (verdicts["verdict"].astype("str") == "violation") & ~decided.isin(SETTLED)
+    """Which rows are open violations: the machine's violations that review did not dismiss (as a
+    false positive or an accepted risk). Without review columns nothing is dismissed."""
+    violation = verdicts["verdict"].astype("str") == "violation"
+    if "review_decision" not in verdicts:
+        return violation
+    return violation & ~verdicts["review_decision"].isin(DISMISSING)
+
+
+def awaiting_review(verdicts: pd.DataFrame) -> pd.Series:
+    """Which rows are in the review queue: ``needs_review`` rows that no review decision settled yet."""
+    queued = verdicts["verdict"].astype("str") == "needs_review"
+    if "review_decision" not in verdicts:
+        return queued
+    return queued & verdicts["review_decision"].isna()

@@ -42,6 +42,7 @@ class Policy:
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
     path: Path = DEFAULT_POLICY_PATH  # the file it was read from (its tables for the export readers)
     clause_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> "general rule", "prohibition", "exception"
+    review_decisions: tuple[str, ...] = ()  # what a reviewer may decide about a finding or pattern (auditlib.io.decisions)
 
     @cached_property
     def model(self) -> "TextModel":
@@ -89,4 +90,5 @@ def _load(path: Path) -> Policy:
         stopwords=tuple(clf["stopwords"]),
         reply_prefix=clf.get("reply_prefix", ""),
         path=path,
+        review_decisions=tuple(raw.get("review", {}).get("decisions", ())),
     )

@@ -226,13 +226,15 @@ def run_reports(
     notebooks: str | Path = NOTEBOOKS,
     mask_key: bytes | None = None,
     policy: str | Path = "",
+    decisions: str | Path = "",
     previous: str | Path = "",
     notify_command: str = "",
 ) -> RunResult:
     """Write every report under ``out_dir``; see the module docstring for what is skipped.
 
     With ``mask_key``, recipient addresses are masked (:mod:`privacy`) in every file written;
-    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use; ``previous``
+    ``policy`` (a policy file) is the one the audit, the CSVs and every notebook use; ``decisions``
+    (a review decisions file) is applied to the verdicts every page and CSV shows; ``previous``
     (an earlier report folder) gives each pattern its state (:mod:`history`); ``notify_command``
     runs after a run that wrote every report (:mod:`notify`).
     """
@@ -240,13 +242,14 @@ def run_reports(
     messages = list(messages)
     copy = _verdicts_copy(out_dir, verdicts, mask_key)
     refuse_inputs([out_dir / PARTNER_DIR, *([copy, sidecar(copy, "rejected.csv")] if copy else [])],
-                  [*messages, registry, *([verdicts] if verdicts else []), *([previous] if previous else [])])
+                  [*messages, registry, *([verdicts] if verdicts else []), *([decisions] if decisions else []),
+                   *([previous] if previous else [])])
     folder(out_dir)
     with locked(out_dir), tempfile.TemporaryDirectory(prefix="auditlib-report-") as prepared:
         for written in (out_dir, folder(out_dir / PARTNER_DIR)):
             sweep(written)
         settings = _Settings(start, end, jobs, force, progress, notebooks, mask_key,
-                             str(Path(policy).resolve()) if policy else "", Path(prepared),
+                             str(Path(policy).resolve()) if policy else "", Path(prepared), str(decisions),
                              Path(previous).resolve() if previous else None, notify_command)
         return _run(out_dir, registry, verdicts, messages, partners, settings)
 
@@ -262,13 +265,14 @@ class _Settings:
     mask_key: bytes | None
     policy_file: str
     prepared: Path  # private folder for the notebooks' prepared inputs
+    decisions: str = ""  # review decisions file; empty: none
     previous: Path | None = None  # an earlier report folder (--previous)
     notify_command: str = ""
 
 
 def _run(out_dir: Path, registry, verdicts, messages, partners, settings: _Settings) -> RunResult:
     policy = load_policy(settings.policy_file or None)
-    inputs, _ = _inputs(out_dir, registry, verdicts, messages, settings.mask_key, settings.policy_file)
+    inputs, _ = _inputs(out_dir, registry, verdicts, messages, settings.mask_key, settings.policy_file, settings.decisions)
     period = summarise.Period.of(settings.start, settings.end, inputs.verdicts["sent_at"])
     chosen = list(dict.fromkeys(partners)) or list(inputs.registry.partners["partner_id"])
     for partner_id in chosen:
@@ -411,10 +415,11 @@ def _digests(paths: dict[str, Path]) -> dict[str, str]:
     return {name: sha256_file(path) if path.is_file() and not path.is_symlink() else "" for name, path in paths.items()}
 
 
-def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None, policy: str) -> tuple[Inputs, Path]:
+def _inputs(out_dir: Path, registry, verdicts, messages, mask_key: bytes | None, policy: str,
+            decisions: str = "") -> tuple[Inputs, Path]:
     """Load the verdicts, or audit the messages once (rejected rows beside the verdicts) and keep
     the verdicts for the notebooks. Masked verdicts are written to ``out_dir`` for the notebooks to read."""
-    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry, policy=policy)
+    inputs = load_inputs(verdicts=verdicts or "", messages=messages, registry=registry, policy=policy, decisions=decisions)
     if mask_key is not None:
         inputs = replace(inputs, verdicts=mask_recipients(inputs.verdicts, mask_key))
     path = _verdicts_copy(out_dir, verdicts, mask_key)
@@ -444,9 +449,11 @@ def _account(inputs: Inputs, verdicts) -> dict:
     run = inputs.run
     counts = inputs.verdicts["verdict"].astype("str").value_counts().reindex(summarise.VERDICTS, fill_value=0).to_dict()
     if run is not None:
-        return {"accounting": accounting(run.rows_read, counts, len(run.rejected), run.duplicates), "warnings": list(run.warnings)}
+        return {"accounting": accounting(run.rows_read, counts, len(run.rejected), run.duplicates),
+                "warnings": list(run.warnings) + list(inputs.unmatched)}
     manifest = verified_manifest(Path(verdicts))
-    return {"accounting": manifest["accounting"] if manifest else {"verdicts": len(inputs.verdicts), "by_verdict": counts}}
+    return {"accounting": manifest["accounting"] if manifest else {"verdicts": len(inputs.verdicts), "by_verdict": counts},
+            "warnings": list(inputs.unmatched)}
 
 
 def _partner_paths(out_dir: Path, stem: str) -> dict[str, Path]:

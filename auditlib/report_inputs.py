@@ -63,21 +63,21 @@ def overview_input(verdicts: pd.DataFrame, registry: Registry, period: summarise
 
 
 def partner_input_of(partner_id: str, registry: str | Path, verdicts: str | Path = "", messages: Iterable = (),
-                     start: str = "", end: str = "", policy: str = "") -> PartnerInput:
+                     start: str = "", end: str = "", policy: str = "", decisions: str = "") -> PartnerInput:
     """The same input built from files, for a notebook run by hand (papermill, JupyterLab)."""
     from .io.inputs import load_inputs
 
-    inputs = load_inputs(verdicts=verdicts, messages=messages, registry=registry, policy=policy)
+    inputs = load_inputs(verdicts=verdicts, messages=messages, registry=registry, policy=policy, decisions=decisions)
     period = summarise.Period.of(start, end, inputs.verdicts["sent_at"])
     rows = summarise.partner_rows(inputs.verdicts, inputs.registry, partner_id)
     return partner_input(rows, inputs.registry, partner_id, period, inputs.digests, policy)
 
 
 def overview_input_of(registry: str | Path, verdicts: str | Path = "", messages: Iterable = (),
-                      start: str = "", end: str = "", policy: str = "") -> OverviewInput:
+                      start: str = "", end: str = "", policy: str = "", decisions: str = "") -> OverviewInput:
     from .io.inputs import load_inputs
 
-    inputs = load_inputs(verdicts=verdicts, messages=messages, registry=registry, policy=policy)
+    inputs = load_inputs(verdicts=verdicts, messages=messages, registry=registry, policy=policy, decisions=decisions)
     period = summarise.Period.of(start, end, inputs.verdicts["sent_at"])
     return overview_input(inputs.verdicts, inputs.registry, period, inputs.digests, policy)
 

@@ -14,8 +14,10 @@ import pandas as pd
 
 from .decide import CASES, VERDICTS
 from .errors import InputError
+from .findings import awaiting_review, open_violations
 from .policy import Policy
 from .registry import Registry
+from .review_decisions import REVIEW_COLUMNS
 
 MONTH = "M"
 WEEK = "W"
@@ -132,7 +134,8 @@ def resellers_of(registry: Registry, partner_id: str) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- headline figures
 
-COUNT_COLUMNS = ("messages", "in_scope", "violations", "needs_review", "customers", "customers_affected")
+COUNT_COLUMNS = ("messages", "in_scope", "violations", "open_violations", "needs_review", "awaiting_review", "customers",
+                 "customers_affected")
 HEADLINE_COLUMNS = COUNT_COLUMNS + ("compliance_rate",)
 
 
@@ -141,13 +144,17 @@ def headlines(assigned: pd.DataFrame, by: str = "partner_id") -> pd.DataFrame:
 
     ``messages``: rows (message × recipient) to the partner's customers; ``in_scope``: those
     not out of scope; ``compliance_rate``: share of in-scope rows that are not violations
-    (NaN without in-scope rows); ``customers_affected``: customers with a violation.
+    (NaN without in-scope rows; the machine's verdicts, whatever review decided);
+    ``customers_affected``: customers with a violation; ``open_violations`` and
+    ``awaiting_review``: what review has not dismissed or settled yet (:mod:`findings`).
     """
     verdict = assigned["verdict"].astype("str")
     flags = assigned[[by, "customer_id"]].assign(
         in_scope=verdict != "out_of_scope",
         violations=verdict == "violation",
+        open_violations=open_violations(assigned),
         needs_review=verdict == "needs_review",
+        awaiting_review=awaiting_review(assigned),
         affected=assigned["customer_id"].where(verdict == "violation"),
     )
     grouped = flags.groupby(by, observed=True)
@@ -155,7 +162,9 @@ def headlines(assigned: pd.DataFrame, by: str = "partner_id") -> pd.DataFrame:
         "messages": grouped.size(),
         "in_scope": grouped["in_scope"].sum(),
         "violations": grouped["violations"].sum(),
+        "open_violations": grouped["open_violations"].sum(),
         "needs_review": grouped["needs_review"].sum(),
+        "awaiting_review": grouped["awaiting_review"].sum(),
         "customers": grouped["customer_id"].nunique(),
         "customers_affected": grouped["affected"].nunique(),
     })
@@ -260,7 +269,8 @@ def short_reasons(rows: pd.DataFrame, policy: Policy) -> pd.Series:
 
 def findings(rows: pd.DataFrame, customers: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Rows as a table for people: the message to look up (id, subject), the customer named, the
-    rule with its clause kind, a short reason and the classifier's evidence; oldest first."""
+    rule with its clause kind, a short reason and the classifier's evidence, then review decisions
+    when the rows carry them; oldest first."""
     found = rows.reindex(columns=["topic_evidence", "product_evidence", "subject"]).astype("object")
     evidence = (found["topic_evidence"].fillna("").astype("str") + "; " + found["product_evidence"].fillna("").astype("str")).str.strip("; ")
     table = rows.assign(
@@ -270,7 +280,8 @@ def findings(rows: pd.DataFrame, customers: pd.DataFrame, policy: Policy) -> pd.
         reason=short_reasons(rows, policy),
         evidence=evidence.where(evidence != ""),
     )
-    return table.sort_values(["sent_at", "customer_id"], kind="stable")[list(FINDING_COLUMNS)].reset_index(drop=True)
+    shown = [*FINDING_COLUMNS, *(c for c in REVIEW_COLUMNS if c in rows)]
+    return table.sort_values(["sent_at", "customer_id"], kind="stable")[shown].reset_index(drop=True)
 
 
 def to_act_on(rows: pd.DataFrame, customers: pd.DataFrame, policy: Policy, top: int = 20) -> pd.DataFrame:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "auditlib"
-STAGES = ("resolve", "domains", "classify", "textfeatures", "textmodel", "decide", "summarise", "frames", "history")
+STAGES = ("resolve", "domains", "classify", "textfeatures", "textmodel", "decide", "review_decisions", "summarise", "frames", "history")
 FILE_CALLS = {"open", "read_text", "write_text", "read_bytes", "write_bytes", "read_csv", "to_csv", "read_parquet",
               "to_parquet", "read_json", "mkdir", "unlink", "savez", "savez_compressed", "makedirs", "listdir", "scandir",
               "rmtree"}  # os may be imported (cpu_count) but not to touch files
@@ -43,7 +43,8 @@ def test_formats_are_registered_in_one_place_and_in_order():
 
 @pytest.mark.parametrize("module", ["auditlib.io.formats", "auditlib.io.log", "auditlib.io.registry_files", "auditlib.registry",
                                     "auditlib.io.manifest", "auditlib.readers", "auditlib.report", "auditlib.engines",
-                                    "auditlib.io.previous", "auditlib.whatif", "auditlib.notify"])
+                                    "auditlib.io.previous", "auditlib.whatif", "auditlib.notify",
+                                    "auditlib.io.decisions", "auditlib.review"])
 def test_every_module_imports_first_without_a_cycle(module):
     done = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

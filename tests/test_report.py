@@ -160,6 +160,13 @@ def figure_by_title(notebook: Path, title: str) -> dict:
     return next(f for f in figures if f["layout"]["title"]["text"].startswith(title))
 
 
+def index_cells(index: BeautifulSoup, partner: str) -> dict[str, str]:
+    """A partner's row of the index, by column heading."""
+    headings = [th.get_text(" ", strip=True) for th in index.find("table", id="partners").thead.find_all("th")]
+    cells = [td.get_text(" ", strip=True) for td in index.find("tr", attrs={"data-partner-id": partner}).find_all("td")]
+    return dict(zip(headings, cells))
+
+
 def rate_of(rows: list[dict]) -> str:
     in_scope = [v for v in rows if v["verdict"] != "out_of_scope"]
     return f"{1 - sum(v['verdict'] == 'violation' for v in in_scope) / len(in_scope):.1%}" if in_scope else "n/a"
@@ -176,9 +183,10 @@ def test_every_total_is_recounted_from_the_verdicts_once_per_message(sample):
     for partner, covered in answers_for(SAMPLE / "registry").items():
         mine = rows_of(verdicts, covered)
         page = sample / "partners" / f"{safe_name(partner)}.html"
-        cells = [td.get_text(" ", strip=True) for td in index.find("tr", attrs={"data-partner-id": partner}).find_all("td")]
-        assert span(page, "h-rate") == cells[5] == rate_of(mine), partner  # one rounding, from the exact value
-        assert span(page, "h-change") == cells[4] == "n/a (no data)"  # the sample has no earlier period
+        cells = index_cells(index, partner)
+        assert span(page, "h-rate") == cells["compliance rate"] == rate_of(mine), partner  # one rounding, from the exact value
+        assert span(page, "h-change") == cells["change"] == "n/a (no data)"  # the sample has no earlier period
+        assert cells["open violations"] == cells["violations"]  # nothing reviewed: every violation is open
         ranking = figure_by_title(sample / "overview.ipynb", "Partners ranked")["data"][0]
         assert f"{sum(v['verdict'] == 'violation' for v in mine)} · {rate_of(mine)}" in ranking["text"]
 
@@ -201,6 +209,62 @@ def test_partner_page_puts_what_to_act_on_and_every_violation_before_the_review_
         assert {r["subject"] for r in csv_rows} == {v["subject"] for v in found}
         header = [th.get_text(strip=True) for th in soup.find("table", id="violations").thead.find_all("th")]
         assert header[:6] == ["message_id", "sent_at", "customer", "recipient_address", "sender_address", "subject"]
+
+
+# ----------------------------------------------------------------------------- issue 14: review decisions
+
+@pytest.fixture(scope="module")
+def reviewed(sample, tmp_path_factory) -> tuple[Path, dict[str, str], dict[str, str]]:
+    """The sample's report with decisions: three of P1003's violations dismissed as false positives, a
+    fourth confirmed (still open), the largest needs_review pattern accepted (its rows leave the queue)."""
+    verdicts = read_csv(sample / "verdicts.csv")
+    p1003 = [v for v in rows_of(verdicts, {"P1003"}) if v["verdict"] == "violation"]
+    queued = Counter(v["pattern_id"] for v in verdicts if v["verdict"] == "needs_review")
+    findings = {v["finding_id"]: "false_positive" for v in p1003[:3]} | {p1003[3]["finding_id"]: "confirmed"}
+    patterns = {queued.most_common(1)[0][0]: "accepted_risk"}
+    out = tmp_path_factory.mktemp("reviewed")
+    decisions = out.parent / f"{out.name}-decisions.csv"
+    write_rows(decisions, "id,decision,reviewer,decided_at,comment",
+               [(i, d, "ana", "2025-12-31T10:00:00Z", "<b>checked</b>") for i, d in (findings | patterns).items()])
+    ran = cli("report", "--verdicts", sample / "verdicts.csv", "--registry", SAMPLE / "registry", "--output", out,
+              "--decisions", decisions, "--jobs", "2")
+    assert ran.returncode == 0, ran.stderr
+    return out, findings, patterns
+
+
+def test_pages_count_open_violations_beside_all_and_leave_settled_rows_out_of_the_queue(sample, reviewed):
+    out, findings, patterns = reviewed
+    verdicts = read_csv(sample / "verdicts.csv")
+    dismissed = {f for f, d in findings.items() if d == "false_positive"}
+    decided = set(findings) | set(patterns)
+    manifest = json.loads((out / "manifest.json").read_text())
+    index = BeautifulSoup((out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    for partner, covered in answers_for(SAMPLE / "registry").items():
+        mine = rows_of(verdicts, covered)
+        violations = [v for v in mine if v["verdict"] == "violation"]
+        still_open = [v for v in violations if v["finding_id"] not in dismissed]
+        waiting = [v for v in mine if v["verdict"] == "needs_review" and not {v["finding_id"], v["pattern_id"]} & decided]
+        page = out / "partners" / f"{safe_name(partner)}.html"
+        assert span(page, "h-violations") == f"{len(violations):,}", partner
+        assert span(page, "h-open") == f"{len(still_open):,}", partner
+        assert span(page, "h-review").startswith(f"{len(waiting):,}"), partner
+        assert table_rows(page, "violations") == len(violations)  # every violation is still listed
+        assert table_rows(page, "review") == len(waiting)
+        cells = index_cells(index, partner)
+        assert (cells["violations"], cells["open violations"], cells["awaiting review"]) == \
+            (f"{len(violations):,}", f"{len(still_open):,}", f"{len(waiting):,}")
+        headline = manifest["partners"][partner]["headline"]
+        assert (headline["violations"], headline["open_violations"], headline["awaiting_review"]) == \
+            (len(violations), len(still_open), len(waiting))
+        exported = read_csv(out / "partners" / f"{safe_name(partner)}.violations.csv")
+        assert {r["message_id"] for r in exported if r["review_decision"] == "false_positive"} == \
+            {v["message_id"] for v in violations if v["finding_id"] in dismissed}
+    p1003 = out / "partners" / f"{safe_name('P1003')}.html"
+    assert int(span(p1003, "h-violations")) - int(span(p1003, "h-open")) == 3
+    assert "&lt;b&gt;checked&lt;/b&gt;" in p1003.read_text(encoding="utf-8")  # a reviewer's comment is text
+    total = sum(v["verdict"] == "violation" for v in verdicts)
+    head = BeautifulSoup((out / "overview.html").read_text(encoding="utf-8"), "html.parser").get_text(" ", strip=True)
+    assert f"{total:,} of them violations ({total - 3:,} open" in head
 
 
 def test_a_period_without_messages_says_so_and_exits_zero_with_a_warning(sample, tmp_path):

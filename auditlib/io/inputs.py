@@ -44,7 +44,10 @@ def load_verdicts(path: str | Path) -> pd.DataFrame:
     if unknown.any():
         row = int(unknown.to_numpy().nonzero()[0][0])
         raise InputError(str(path), f"{verdict.iloc[row]!r} is not a verdict", row=row + 1, column="verdict")
-    return frame.assign(sent_at=sent_at, verdict=pd.Categorical(verdict, categories=VERDICTS))
+    frame = frame.assign(sent_at=sent_at, verdict=pd.Categorical(verdict, categories=VERDICTS))
+    if "reviewed_at" in frame:  # a CSV holds it as text: the same frame whichever format held it
+        frame["reviewed_at"] = pd.to_datetime(frame["reviewed_at"], utc=True, format="ISO8601")
+    return frame
 
 
 @dataclass(frozen=True)
@@ -56,18 +59,22 @@ class Inputs:
     digests: dict[str, str]
     run: "AuditRun | None" = None  # the audit of the message logs, when they were given: rejected rows, the account
     warnings: tuple[str, ...] = field(default=(), repr=False)  # about the registry: kept, not printed (see load_inputs)
+    unmatched: tuple[str, ...] = ()  # review decisions that named no verdict row (a warning each, for the manifest)
 
 
 def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), registry: str | Path = "",
-                policy: str | Path = "") -> Inputs:
+                policy: str | Path = "", decisions: str | Path = "") -> Inputs:
     """A verdicts file, or message logs audited here (with evidence, against ``policy`` when given),
-    plus the registry folder.
+    plus the registry folder; with a ``decisions`` file, its review decisions shown on the rows
+    they name (replacing any review columns the verdicts file had).
 
     The registry's warnings (overlapping agreements of any customer) are collected, not printed:
     a partner's notebook must not show text about another partner's customers.
     """
     from ..audit import run_audit
     from ..policy import load_policy
+    from ..review_decisions import apply_decisions, matched_ids, unmatched
+    from .decisions import read_decisions
     from .log import input_files
     from .registry_files import read_registry
 
@@ -80,4 +87,9 @@ def load_inputs(verdicts: str | Path = "", messages: Iterable[str | Path] = (), 
         frame = load_verdicts(verdicts) if verdicts else run.verdicts
         files = ([verdicts] if verdicts else input_files(messages)) + [folder / name for name in REGISTRY_FILES]
         registry_tables = read_registry(folder)
-    return Inputs(frame, registry_tables, input_digests(files), run, tuple(found))
+    lost: list[str] = []
+    if decisions:
+        review = read_decisions(decisions, load_policy(policy or None))
+        frame, files = apply_decisions(frame, review.table), files + [Path(decisions)]
+        lost = unmatched(review.table, matched_ids(frame, review.table), review.file)
+    return Inputs(frame, registry_tables, input_digests(files), run, tuple(found), tuple(lost))

@@ -14,9 +14,9 @@ LOCK_FILE = ".auditlib.lock"
 
 
 @contextmanager
-def locked(folder: Path) -> Iterator[None]:
-    """Hold ``folder``'s lock for the block; refuses at once when another run holds it. The
-    operating system releases it when the process ends, however it ends."""
+def locked(folder: Path, holder: str = "another auditlib report") -> Iterator[None]:
+    """Hold ``folder``'s lock for the block; refuses at once when another run holds it (``holder``
+    says who that would be). The operating system releases it when the process ends, however it ends."""
     path = folder / LOCK_FILE
     with os_errors(path):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
@@ -24,7 +24,7 @@ def locked(folder: Path) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputError(str(folder), "another auditlib report is writing this folder") from None
+            raise OutputError(str(folder), f"{holder} is writing this folder") from None
         yield
     finally:
         os.close(fd)

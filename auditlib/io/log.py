@@ -209,11 +209,15 @@ def _vocabulary(policy: Policy) -> dict[str, dict[str, str]]:
 SENT_AT_RANGE = (pd.Timestamp("1970-01-01", tz="UTC"), pd.Timestamp("2100-01-01", tz="UTC"))
 
 
-def parse_utc(values: pd.Series, file: str, column: str) -> pd.Series:
+def parse_utc(values: pd.Series, file: str, column: str, rows: pd.Series | None = None) -> pd.Series:
     """ISO 8601 text or timestamps as UTC instants; an offset is honoured, a naive time is UTC.
 
-    A time outside :data:`SENT_AT_RANGE` is an error, like an unreadable one.
+    A time outside :data:`SENT_AT_RANGE` is an error, like an unreadable one, naming the value's
+    row: its position + 1, or its entry in ``rows`` (the file's row numbers, when rows were skipped).
     """
+    def row_of(position: int) -> int:
+        return position + 1 if rows is None else int(rows.iloc[position])
+
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         parsed = values.dt.tz_convert("UTC")
     elif pd.api.types.is_datetime64_dtype(values.dtype):
@@ -223,13 +227,13 @@ def parse_utc(values: pd.Series, file: str, column: str) -> pd.Series:
         bad = parsed.isna() & values.notna()
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
-            raise InputError(file, f"{values.iloc[row]!r} is not an ISO 8601 time", row=row + 1, column=column)
+            raise InputError(file, f"{values.iloc[row]!r} is not an ISO 8601 time", row=row_of(row), column=column)
     low, high = SENT_AT_RANGE
     outside = parsed.notna() & ((parsed < low) | (parsed >= high))
     if outside.any():
         row = int(outside.to_numpy().nonzero()[0][0])
         raise InputError(file, f"{str(values.iloc[row])!r} is out of range (years {low.year} to {high.year - 1})",
-                         row=row + 1, column=column)
+                         row=row_of(row), column=column)
     return parsed
 
 

@@ -82,8 +82,9 @@ def record_run(job: AuditJob, run: Outcome, staged: Path, files: Replacement, st
         where = f" (listed in {rejected})"
     else:
         files.drop(rejected)
-    manifest = audit_manifest(job.run_id, input_files(job.messages), job.registry_dir, job.policy, account_of(run),
-                              run.warnings, started, options)
+    decisions = [Path(job.decisions.file)] if job.decisions is not None else []  # an input too: it changes the rows
+    manifest = audit_manifest(job.run_id, [*input_files(job.messages), *decisions], job.registry_dir, job.policy,
+                              account_of(run), run.warnings, started, options)
     if staged.is_file():
         manifest["output"] = {"file": job.output.name, "sha256": sha256_file(staged)}
     with files.stage(sidecar(job.output, "manifest.json")).open("w", encoding="utf-8") as fh:
