@@ -1,7 +1,8 @@
 """``auditlib report``: one HTML violations report per partner, an overview, an index and a manifest.
 
 Each partner's report is the packaged ``auditlib/notebooks/partner_report.ipynb`` executed by
-papermill in a fresh kernel of *this* interpreter (whatever kernelspecs the user has installed),
+papermill in a kernel of *this* interpreter (whatever kernelspecs the user has installed), kept by
+each worker for its next notebook with the namespace emptied in between (:mod:`kernels`),
 on an input the run prepared with that partner's rows only (:mod:`report_inputs`), then exported
 to HTML without code by nbconvert with an offline template: plotly.js and DataTables are written
 once next to the reports and loaded from there, never from the network. Reports run in parallel worker
@@ -29,12 +30,10 @@ from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
 from tqdm import tqdm  # the terminal's bar: this runs in a command, never in a kernel
-from traitlets import default
 
 from . import history, notify, report_inputs, summarise, workers
+from .kernels import register_engine
 from .charts import render
 from .errors import InputError, OutputError
 from .io.atomic import folder, os_errors, refuse_inputs, staging, sweep, write_text
@@ -53,36 +52,6 @@ NOTEBOOKS = Path(str(resources.files("auditlib") / "notebooks"))  # package data
 TEMPLATES = Path(str(resources.files("auditlib") / "templates"))
 PLOTLYJS = "plotly.min.js"
 DATATABLES_JS, DATATABLES_CSS = "datatables.js", "datatables.css"
-
-
-# ----------------------------------------------------------------------------- kernels
-
-class InterpreterKernelSpecs(KernelSpecManager):
-    """Every kernel name resolves to this interpreter's ipykernel: a user-level ``python3``
-    kernelspec pointing at another Python (without auditlib) must not run the reports."""
-
-    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-        from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-
-        return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-
-
-class InterpreterKernelManager(AsyncKernelManager):
-    """papermill's kernel manager, on :class:`InterpreterKernelSpecs`, with CurveZMQ keys when
-    the kernel supports them (ipykernel warns about plain TCP; IPC sockets collide in parallel)."""
-
-    @default("kernel_spec_manager")
-    def _interpreter_specs(self) -> KernelSpecManager:
-        return InterpreterKernelSpecs(data_dir=self.data_dir)
-
-    @default("transport_encryption")
-    def _encrypt_when_supported(self) -> str:
-        return "auto"
-
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
-        """Kernel stderr is discarded: its shutdown notices ("KeyboardInterrupt caught in kernel")
-        are noise on the run's stderr; a failing cell still fails the report with its error."""
-        await super()._async_launch_kernel(kernel_cmd, **{**kw, "stderr": subprocess.DEVNULL})
 
 
 # ----------------------------------------------------------------------------- keys
@@ -127,8 +96,7 @@ def execute(job: Job) -> Outcome:
     temp, failure, book = staging(job.executed), "", None
     try:
         book = pm.execute_notebook(
-            str(job.notebook), str(temp), parameters=job.parameters, progress_bar=False,
-            kernel_manager_class=InterpreterKernelManager,
+            str(job.notebook), str(temp), parameters=job.parameters, progress_bar=False, engine_name=register_engine(),
         )
     except pm.PapermillExecutionError as err:  # it ran and failed: kept, it shows why
         failure = f"{err.ename}: {err.evalue}"

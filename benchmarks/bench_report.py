@@ -22,7 +22,7 @@ import pandas as pd
 import papermill as pm
 
 import auditlib
-from auditlib import report, summarise
+from auditlib import kernels, report, summarise
 from auditlib.registry import REGISTRY_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -41,7 +41,7 @@ def floor(work: Path, repeat: int) -> float:
     book.cells = [nbformat.v4.new_code_cell('partner_id = ""', metadata={"tags": ["parameters"]})]
     nbformat.write(book, empty)
     run = lambda: pm.execute_notebook(str(empty), str(work / "empty.out.ipynb"), parameters={"partner_id": "P"},
-                                      progress_bar=False, kernel_manager_class=report.InterpreterKernelManager)
+                                      progress_bar=False, kernel_manager_class=kernels.InterpreterKernelManager)
     return statistics.median(timed(run) for _ in range(repeat))
 
 

@@ -110,7 +110,7 @@ def test_a_bad_decision_is_refused_and_nothing_written(tmp_path, flagged):
 def test_the_review_notebook_records_a_decision_on_the_sample(verdicts, flagged, tmp_path):
     import papermill as pm
 
-    from auditlib.report import InterpreterKernelManager
+    from auditlib.kernels import InterpreterKernelManager
 
     pattern, rows = biggest_pattern(flagged)
     finding = next(r for r in flagged if r["pattern_id"] != pattern)["finding_id"]
