@@ -26,7 +26,7 @@ from .policy import Policy
 
 LABELLED_COLUMNS = ("id", "language", "subject", "body", "topic", "product")
 # Source kinds held out as the test split: between them every topic, product and language.
-TEST_KINDS = ("lifecycle_doc", "admin_help", "partner_announcement", "newsletter", "security_alert", "product_docs")
+TEST_KINDS = ("lifecycle_doc", "admin_help", "admin_insight", "partner_announcement", "newsletter", "security_alert", "product_docs")
 CROSSED = ("subscription", "marketing")
 CONFIDENCE_BUCKETS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # topics that must not be mistaken for operational
 
