@@ -38,3 +38,16 @@ def one_error_line(result) -> str:
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("auditlib: error: "), result.output
     return lines[0]
+
+
+def one_customer_each(folder: Path, partners: tuple[str, ...]) -> Path:
+    """A registry folder: direct-bill partners ``P`` with one customer ``CP`` each (domain
+    ``cp.example``), the partner of record since 2025-01-01 for every product."""
+    folder.mkdir()
+    (folder / "partners.csv").write_text("partner_id,partner_name,partner_type,parent_partner_id,sender_domains\n"
+                                         + "".join(f"{p},{p} Ltd,direct_bill,,{p.lower()}.example\n" for p in partners))
+    (folder / "customers.csv").write_text("customer_id,customer_name,cloud,domains\n"
+                                          + "".join(f"C{p},Customer {p},commercial,c{p.lower()}.example\n" for p in partners))
+    (folder / "agreements.csv").write_text("customer_id,channel,partner_id,products,start_date,end_date\n"
+                                           + "".join(f"C{p},csp,{p},*,2025-01-01,\n" for p in partners))
+    return folder

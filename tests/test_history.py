@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from bs4 import BeautifulSoup
 from click.testing import CliRunner
 
@@ -16,6 +17,8 @@ from auditlib import history, report
 from auditlib.cli import main
 from auditlib.findings import identify
 from auditlib.io.names import safe_name
+
+from conftest import one_customer_each
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -95,14 +98,7 @@ def two_months(tmp_path_factory) -> dict:
     sender's invoice to P1's customer again (recurring), an invoice to P2's (new, high) and an event
     invitation to P3's (new, but medium). Reports for April, then May with --previous April."""
     base = tmp_path_factory.mktemp("history")
-    registry = base / "registry"
-    registry.mkdir()
-    (registry / "partners.csv").write_text("partner_id,partner_name,partner_type,parent_partner_id,sender_domains\n"
-                                           + "".join(f"{p},{p} Ltd,direct_bill,,{p.lower()}.example\n" for p in PARTNERS))
-    (registry / "customers.csv").write_text("customer_id,customer_name,cloud,domains\n"
-                                            + "".join(f"C{p},Customer {p},commercial,c{p.lower()}.example\n" for p in PARTNERS))
-    (registry / "agreements.csv").write_text("customer_id,channel,partner_id,products,start_date,end_date\n"
-                                             + "".join(f"C{p},csp,{p},*,2025-01-01,\n" for p in PARTNERS))
+    registry = one_customer_each(base / "registry", PARTNERS)
     log = base / "log.csv"
     log.write_text("message_id,sent_at,sender_address,recipient_address,subject\n"
                    "a1,2025-04-03T10:00:00Z,billing@microsoft.com,admin@cp1.example,Your invoice is ready\n"

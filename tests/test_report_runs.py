@@ -12,10 +12,13 @@ import time
 from pathlib import Path
 
 import pytest
+
 from click.testing import CliRunner
 
 from auditlib import report
 from auditlib.cli import main
+
+from conftest import one_customer_each
 from auditlib.errors import OutputError
 from auditlib.io.names import safe_name
 
@@ -27,14 +30,7 @@ PARTNERS = ("P1", "P2", "P3")
 def audited(tmp_path_factory) -> tuple[Path, Path]:
     """(verdicts, registry): one customer per partner, an invoice from Microsoft to each (a violation)."""
     base = tmp_path_factory.mktemp("runs")
-    registry = base / "registry"
-    registry.mkdir()
-    (registry / "partners.csv").write_text("partner_id,partner_name,partner_type,parent_partner_id,sender_domains\n"
-                                           + "".join(f"{p},{p} Ltd,direct_bill,,{p.lower()}.example\n" for p in PARTNERS))
-    (registry / "customers.csv").write_text("customer_id,customer_name,cloud,domains\n"
-                                            + "".join(f"C{p},Customer {p},commercial,c{p.lower()}.example\n" for p in PARTNERS))
-    (registry / "agreements.csv").write_text("customer_id,channel,partner_id,products,start_date,end_date\n"
-                                             + "".join(f"C{p},csp,{p},*,2025-01-01,\n" for p in PARTNERS))
+    registry = one_customer_each(base / "registry", PARTNERS)
     log = base / "log.csv"
     log.write_text("message_id,sent_at,sender_address,recipient_address,subject\n" + "".join(
         f"m{p},2025-04-01T10:00:00Z,billing@microsoft.com,admin@c{p.lower()}.example,Your invoice is ready\n" for p in PARTNERS))
