@@ -53,8 +53,10 @@ def _figure(traces: list[dict], title: str, x_title: str, y_title: str, height: 
 
 
 def _labels(index: pd.Index) -> list:
-    """Dates as ``YYYY-MM-DD`` (plotly reads them as a date axis), anything else escaped."""
-    return list(index.strftime("%Y-%m-%d")) if isinstance(index, pd.DatetimeIndex) else esc(index)
+    """Period starts as ``YYYY-MM`` (months) or ``YYYY-MM-DD``, anything else escaped."""
+    if not isinstance(index, pd.DatetimeIndex):
+        return esc(index)
+    return list(index.strftime("%Y-%m" if index.is_month_start.all() else "%Y-%m-%d"))
 
 
 def colour_map(names: Iterable[str]) -> dict[str, str]:
@@ -77,7 +79,9 @@ def stacked_bars(table: pd.DataFrame, title: str, x_title: str, y_title: str = "
     ]
     if horizontal:
         return _figure(traces, title, y_title, x_title, height=max(260, 110 + ROW_HEIGHT * len(table)), barmode="stack")
-    return _figure(traces, title, x_title, y_title, barmode="stack")
+    figure = _figure(traces, title, x_title, y_title, barmode="stack")
+    figure["layout"]["xaxis"]["type"] = "category"  # one bar per period, also when there is one (a date axis zooms to milliseconds)
+    return figure
 
 
 def bars(counts: pd.Series, title: str, label: str, value: str = "violations") -> Figure:

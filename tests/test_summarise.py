@@ -221,6 +221,13 @@ def test_figures_are_valid_plotly_and_escape_data_labels(verdicts, registry):
     assert "&lt;script&gt;alert(1)&lt;/script&gt; (C-DIRECT)" in heat["data"][0]["y"]
 
 
+def test_a_period_of_one_month_is_one_labelled_bar_not_a_millisecond_axis():
+    fig = charts.stacked_bars(pd.DataFrame({"violations": [22]}, index=pd.DatetimeIndex(["2025-12-01"], tz="UTC")), "t", "month")
+    assert fig["layout"]["xaxis"]["type"] == "category" and fig["data"][0]["x"] == ["2025-12"]
+    days = charts.stacked_bars(pd.DataFrame({"v": [1, 2]}, index=pd.DatetimeIndex(["2025-12-01", "2025-12-02"])), "t", "day")
+    assert days["data"][0]["x"] == ["2025-12-01", "2025-12-02"]
+
+
 def test_figure_bundle_has_json_for_jupyterlab_and_html_without_plotlyjs(verdicts, registry):
     bundle = charts.figure_bundle(all_figures(verdicts, registry)[2])
     assert bundle[charts.PLOTLY_MIME]["data"][0]["type"] == "bar"
