@@ -56,18 +56,17 @@ _kept: list[InterpreterKernelManager] = []  # this process's kernel, started by 
 def kept_kernel() -> InterpreterKernelManager:
     if not _kept:
         _kept.append(InterpreterKernelManager(kernel_name="python3"))
+        atexit.register(discard_kernel)  # the worker's exit takes its kernel along (it also watches its parent)
     return _kept[0]
 
 
 def discard_kernel() -> None:
     """Shut the kept kernel down (at exit, or after it failed): the next notebook starts a new one."""
+    atexit.unregister(discard_kernel)
     while _kept:
         manager = _kept.pop()
         if manager.has_kernel:
             run_sync(manager.shutdown_kernel)(now=True)
-
-
-atexit.register(discard_kernel)
 
 
 class _KeptKernelClient(PapermillNotebookClient):
