@@ -204,5 +204,5 @@ def fact_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array]:
         codes, uniques = values.cat.codes.to_numpy(), values.cat.categories
     else:
         codes, uniques = pd.factorize(values)
-    texts = pa.chunked_array([pa.array(pd.Index(uniques).astype("str").array, pa.string()), pa.array([""])]).combine_chunks()
+    texts = pa.array(pd.Index(uniques).astype("str").tolist() + [""], pa.string())
     return np.where(codes < 0, len(uniques), codes), texts
