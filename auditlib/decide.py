@@ -157,13 +157,13 @@ def rule_ids(case: np.ndarray, topic: pd.Series) -> np.ndarray:
 def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Add ``verdict, rule_id, severity, reason, policy_version`` to a resolved, classified frame."""
     case = case_of(frame, policy)
-    verdict = np.array([c.verdict for c in CASES], dtype=object)[case]
+    verdict = np.array([VERDICTS.index(c.verdict) for c in CASES], dtype="int8")[case]
     rule = rule_ids(case, frame["topic"])
     severity = lookup(frame["topic"], dict(policy.severity), "")
     return frame.assign(
-        verdict=pd.Categorical(verdict, categories=VERDICTS),
+        verdict=pd.Categorical.from_codes(verdict, dtype=pd.CategoricalDtype(VERDICTS), validate=False),
         rule_id=pd.array(rule, dtype="string"),
-        severity=np.where(verdict == "violation", severity, ""),
+        severity=np.where(verdict == VERDICTS.index("violation"), severity, ""),
         reason=reasons(frame, case, rule, policy),
         policy_version=policy.version,
     )
@@ -190,9 +190,11 @@ def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Pol
             codes[rows] = group + offset
             offset += len(first)
     texts = pa.chunked_array(rendered, pa.string()).combine_chunks().dictionary_encode()
-    categories = pd.Index(texts.dictionary.to_numpy(zero_copy_only=False), dtype="str")
+    # categories straight from Arrow (no Python strings); every code indexes them by construction
+    categories = pd.Index(texts.dictionary.to_pandas(), dtype="str")
     text_codes = texts.indices.to_numpy(zero_copy_only=False)
-    return pd.Series(pd.Categorical.from_codes(text_codes[codes], categories=categories), index=frame.index)
+    reason = pd.Categorical.from_codes(text_codes[codes], dtype=pd.CategoricalDtype(categories), validate=False)
+    return pd.Series(reason, index=frame.index)
 
 
 def fact_codes(values: pd.Series) -> tuple[np.ndarray, pa.Array]:

@@ -107,8 +107,9 @@ def run_engine(name: str, job: AuditJob) -> Outcome:
 
 
 def verdict_counts(verdicts: pd.Series) -> pd.Series:
-    """Rows per verdict value, every value present, in decide.VERDICTS order."""
-    return verdicts.astype("str").value_counts().reindex(list(VERDICTS), fill_value=0).astype("int64")
+    """Rows per verdict value, every value present, in decide.VERDICTS order (counted on the
+    categorical's codes: no text per row)."""
+    return verdicts.value_counts(sort=False).reindex(list(VERDICTS), fill_value=0).astype("int64")
 
 
 def outcome(runs: Iterable[AuditRun | Outcome], warnings: tuple[str, ...] = ()) -> Outcome:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .frames import distinct_rows
 from .io.log import message_keys
 
 FINDING_COLUMNS = ("finding_id", "pattern_id")
@@ -45,10 +46,12 @@ def pattern_keys(verdicts: pd.DataFrame) -> pd.Series:
 def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
     """``finding_id`` and ``pattern_id`` of every flagged row; other rows leave both empty (None)."""
     flagged = verdicts["verdict"].isin(FLAGGED).to_numpy()
-    rows = verdicts.loc[flagged]
+    keys = verdicts.loc[flagged, ["message_id", "recipient_address"]].astype("str")
+    # rows repeat a few patterns: name each distinct combination of facts once
+    codes, facts = distinct_rows(verdicts.loc[flagged, list(PATTERN_FACTS)], list(PATTERN_FACTS))
     ids = {column: np.full(len(verdicts), None, dtype=object) for column in FINDING_COLUMNS}
-    ids["finding_id"][flagged] = short_ids("F", _text_hashes(message_keys(rows.astype({"message_id": "str", "recipient_address": "str"}))))
-    ids["pattern_id"][flagged] = short_ids("P", _text_hashes(pattern_keys(rows)))
+    ids["finding_id"][flagged] = short_ids("F", _text_hashes(message_keys(keys)))
+    ids["pattern_id"][flagged] = short_ids("P", _text_hashes(pattern_keys(facts)))[codes]
     return pd.DataFrame(ids, index=verdicts.index)
 
 

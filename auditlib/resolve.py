@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .domains import domain_of, domain_table, owner_of_domain
 from .policy import Policy
@@ -26,10 +28,13 @@ def product_bits(policy: Policy) -> dict[str, int]:
 
 def resolve_customers(messages: pd.DataFrame, registry: Registry) -> pd.Series:
     """A filled ``customer_id`` wins; else the customer owning the recipient's domain (or a parent of it)."""
+    given = messages["customer_id"].astype("string")
     by_domain = owner_of_domain(
         domain_of(messages["recipient_address"]), domain_table(registry.customers, "customer_id", "domains")
     )
-    return messages["customer_id"].astype("string").fillna(by_domain)
+    # coalesced in Arrow: a fillna from a categorical would turn every row into a Python string
+    customer = pc.coalesce(*(pa.array(column).cast(pa.large_string()) for column in (given.array, by_domain)))
+    return pd.Series(pd.array(customer, dtype="string"), index=messages.index)
 
 
 def agreement_periods(registry: Registry, policy: Policy) -> pd.DataFrame:
@@ -105,8 +110,8 @@ def attach_periods(frame: pd.DataFrame, periods: pd.DataFrame) -> pd.DataFrame:
     until = _period_keys(period_code, periods["valid_to"].fillna(_EPOCH))
     found = (code >= 0) & (position >= 0) & (period_code[candidate] == code) & (ends[candidate] | (sent < until[candidate]))
     columns = ["period_id", "partner_ids", "csp_mask", "direct_mask", "csp_since"]
-    attached = periods[columns].iloc[candidate].set_axis(frame.index)
-    attached = attached.where(pd.Series(found, index=frame.index))
+    # periods are numbered 0..p-1: label -1 (no period) comes back missing
+    attached = periods[columns].reindex(np.where(found, candidate, -1)).set_axis(frame.index)
     attached[["csp_mask", "direct_mask"]] = attached[["csp_mask", "direct_mask"]].fillna(0).astype("int64")
     return frame.assign(**{c: attached[c] for c in columns})
 
@@ -128,10 +133,11 @@ def sender_parties(frame: pd.DataFrame, registry: Registry, record: pd.DataFrame
     of_record = np.isin(_pair_keys(frame["period_id"], partner, partners), _pair_keys(record["period_id"], record["partner_id"], partners))
     party = np.select(
         [of_record & partner.notna().to_numpy(), partner.notna().to_numpy(), microsoft.to_numpy()],
-        ["partner_of_record", "other_partner", "microsoft"],
-        default="unknown",
+        [SENDER_PARTIES.index(p) for p in ("partner_of_record", "other_partner", "microsoft")],
+        default=SENDER_PARTIES.index("unknown"),
     )
-    return frame.assign(sender_partner=partner, sender_party=pd.Categorical(party, categories=SENDER_PARTIES),
+    return frame.assign(sender_partner=partner,
+                        sender_party=pd.Categorical.from_codes(party, dtype=pd.CategoricalDtype(SENDER_PARTIES)),
                         spoofed=spoofed.to_numpy(dtype=bool))
 
 
