@@ -58,18 +58,19 @@ def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
 DISMISSING = ("false_positive", "accepted_risk")  # review decisions after which a violation is no longer open
 
 
+def _decisions(verdicts: pd.DataFrame) -> pd.Series:
+    """Each row's review decision; all missing when the verdicts carry no review columns."""
+    if "review_decision" in verdicts:
+        return verdicts["review_decision"]
+    return pd.Series(None, index=verdicts.index, dtype="object")
+
+
 def open_violations(verdicts: pd.DataFrame) -> pd.Series:
     """Which rows are open violations: the machine's violations that review did not dismiss (as a
-    false positive or an accepted risk). Without review columns nothing is dismissed."""
-    violation = verdicts["verdict"].astype("str") == "violation"
-    if "review_decision" not in verdicts:
-        return violation
-    return violation & ~verdicts["review_decision"].isin(DISMISSING)
+    false positive or an accepted risk)."""
+    return (verdicts["verdict"] == "violation") & ~_decisions(verdicts).isin(DISMISSING)
 
 
 def awaiting_review(verdicts: pd.DataFrame) -> pd.Series:
     """Which rows are in the review queue: ``needs_review`` rows that no review decision settled yet."""
-    queued = verdicts["verdict"].astype("str") == "needs_review"
-    if "review_decision" not in verdicts:
-        return queued
-    return queued & verdicts["review_decision"].isna()
+    return (verdicts["verdict"] == "needs_review") & _decisions(verdicts).isna()

@@ -14,7 +14,7 @@ from typing import Iterable
 import pandas as pd
 
 from . import summarise
-from .findings import FLAGGED
+from .findings import FLAGGED, PATTERN_FACTS
 from .io.decisions import COLUMNS, append_decisions, read_decisions
 from .io.inputs import load_verdicts
 from .policy import Policy
@@ -61,9 +61,8 @@ def queue(reviewed: pd.DataFrame, registry: Registry | None = None, partner: str
 def patterns(rows: pd.DataFrame) -> pd.DataFrame:
     """Queue rows by pattern, most findings first: one decision on a ``pattern_id`` covers all of them,
     and the pattern's later mail too."""
-    facts = ["sender_address", "customer_id", "topic", "product", "verdict", "rule_id"]
     grouped = rows.assign(verdict=rows["verdict"].astype("str")).groupby("pattern_id", sort=False)
-    table = grouped[facts].first().join(grouped["sent_at"].agg(findings="size", first="min", last="max"))
+    table = grouped[list(PATTERN_FACTS)].first().join(grouped["sent_at"].agg(findings="size", first="min", last="max"))
     return table.sort_values(["findings", "last"], ascending=False, kind="stable").reset_index()
 
 

@@ -194,7 +194,8 @@ def canonical_messages(raw: pd.DataFrame, file: str, policy: Policy | None = Non
 
 def _respelled(values: pd.Series, spelling: Mapping[str, str]) -> pd.Series:
     """A vocabulary column stripped (blank: missing) and in the policy's spelling, worked out once
-    per distinct value: a column of a million rows holds a handful."""
+    per distinct value: a column of a million rows holds a handful. Not ``frames.per_distinct``:
+    validation needs the column's own text dtype back, not a categorical."""
     codes, uniques = pd.factorize(values)
     given = pd.Series(uniques, dtype=values.dtype).str.strip().replace("", pd.NA)
     fixed = given.str.lower().map(spelling).fillna(given)
