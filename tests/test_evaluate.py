@@ -44,7 +44,8 @@ def test_the_test_split_is_whole_source_kinds_and_holds_every_topic(corpus):
     assert set(test["source_kind"]) == set(TEST_KINDS)
     assert not set(test["source_kind"]) & set(corpus.loc[corpus["split"].eq("dev"), "source_kind"])
     assert set(test["topic"]) == set(POLICY.topics)
-    assert 0.15 <= len(test) / len(corpus) <= 0.45
+    # large enough to measure a percentage to about ±1.5 points, small enough to leave most kinds to learn from
+    assert len(test) >= 1000 and 0.1 <= len(test) / len(corpus) <= 0.45
 
 
 def test_split_follows_the_source_kind_alone():
