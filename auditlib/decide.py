@@ -189,11 +189,13 @@ def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Pol
             rendered.append(c.render({f: pc.take(coded[f][1], coded[f][0][first]) for f in c.facts}, policy))
             codes[rows] = group + offset
             offset += len(first)
-    texts = pa.chunked_array(rendered, pa.string()).combine_chunks().dictionary_encode()
     # categories straight from Arrow (no Python strings); every code indexes them by construction
-    categories = pd.Index(texts.dictionary.to_pandas(), dtype="str")
-    text_codes = texts.indices.to_numpy(zero_copy_only=False)
-    reason = pd.Categorical.from_codes(text_codes[codes], dtype=pd.CategoricalDtype(categories), validate=False)
+    categories = pd.Index(pa.chunked_array(rendered, pa.string()).combine_chunks().to_pandas(), dtype="str")
+    if not categories.is_unique:  # two groups whose facts print alike (a missing fact prints as an empty one)
+        text_codes, categories = pd.factorize(categories)
+        codes = text_codes[codes]
+    # the uniqueness just found is cached on the index: the dtype does not hash every reason again
+    reason = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories), validate=False)
     return pd.Series(reason, index=frame.index)
 
 
