@@ -22,6 +22,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .frames import arrow_text
+
 MAX_ORDER = 3  # word/character n-grams up to triples
 BODY_LIMIT = 1500  # characters of a body read: what a message is about is said early
 _MARKUP = r"<[^>]+>|&(?:nbsp|amp|lt|gt|quot|#\d+);"  # HTML tags and entities
@@ -46,9 +48,7 @@ class Tokens:
 def _normalised(text: pd.Series, limit: int | None, strip: str = "") -> pa.Array:
     """Lower-cased plain text: HTML tags and entities dropped, a leading ``strip`` pattern
     removed, cut to ``limit`` characters: the steps that read across a line break."""
-    array = pa.array(pd.Series(text).fillna("").astype("str"))  # Arrow-backed already: no copy
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    array = arrow_text(pd.Series(text).fillna(""))  # Arrow-backed already: no copy
     array = pc.utf8_lower(pc.replace_substring_regex(array, _MARKUP, " "))
     if strip:
         array = pc.replace_substring_regex(array, strip, "")
