@@ -270,7 +270,7 @@ def deduplicate(messages: pd.DataFrame, records: pd.DataFrame) -> tuple[np.ndarr
     """
     # a key can repeat only where its message_id does: keys are built and compared for those rows alone
     shared = messages["message_id"].duplicated(keep=False).to_numpy()
-    key = message_keys(messages[shared])
+    key = message_keys(messages.loc[shared, ["message_id", "recipient_address"]])
     repeated = np.zeros(len(messages), dtype=bool)
     repeated[shared] = key.duplicated(keep=False).to_numpy()
     keep = np.ones(len(messages), dtype=bool)
