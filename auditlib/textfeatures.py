@@ -6,10 +6,11 @@ triples (so "续订" and "促销" are features without a tokenizer). The subject
 count twice: once as text and once as subject features, because the subject is where a
 sender says what the message is.
 
-No step loops over texts in Python: texts are lower-cased, split and flattened by Arrow
-kernels; tokens are numbered once per distinct token; n-grams are integer keys built
-from neighbouring token numbers, looked up in a sorted key table with one
-``searchsorted``. A million texts cost a few passes over their characters.
+No step loops over texts in Python: texts are lower-cased by Arrow kernels and cut into
+lines, each distinct line is split into tokens once (templated mail repeats its lines);
+tokens are stemmed and numbered once per distinct token; n-grams are integer keys built
+from neighbouring token numbers, looked up in the model's key table. A million texts
+cost a pass or two over their characters.
 """
 from __future__ import annotations
 
