@@ -147,11 +147,16 @@ def case_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
     return np.select([conditions[c.name] for c in CASES], np.arange(len(CASES)))
 
 
-def rule_ids(case: np.ndarray, topic: pd.Series) -> np.ndarray:
-    """Each row's rule id: its case's, or for violations the one its topic calls for."""
-    rule = np.array([c.rule_id for c in CASES], dtype=object)[case]
-    by_topic = np.where(topic.eq("subscription").to_numpy(bool), "CSP-COMM-2", "CSP-COMM-1")
-    return np.where(rule == TOPIC_RULE, by_topic, rule)
+# every rule id a case can give: its own, or the two a topic calls for
+RULE_IDS = tuple(sorted({c.rule_id for c in CASES if c.rule_id not in (None, TOPIC_RULE)} | {"CSP-COMM-1", "CSP-COMM-2"}))
+
+
+def rule_ids(case: np.ndarray, topic: pd.Series) -> pd.Categorical:
+    """Each row's rule id (missing: none): its case's, or for violations the one its topic calls for."""
+    rule = np.array([RULE_IDS.index(c.rule_id) if c.rule_id in RULE_IDS else -1 for c in CASES])[case]
+    by_topic = np.where(topic.eq("subscription").to_numpy(bool), RULE_IDS.index("CSP-COMM-2"), RULE_IDS.index("CSP-COMM-1"))
+    topical = np.array([c.rule_id == TOPIC_RULE for c in CASES])[case]
+    return pd.Categorical.from_codes(np.where(topical, by_topic, rule), categories=RULE_IDS)
 
 
 def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
@@ -162,14 +167,15 @@ def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     severity = lookup(frame["topic"], dict(policy.severity), "")
     return frame.assign(
         verdict=pd.Categorical.from_codes(verdict, dtype=pd.CategoricalDtype(VERDICTS), validate=False),
-        rule_id=pd.array(rule, dtype="string"),
+        # the ids' texts taken by Arrow: no Python object per row
+        rule_id=pd.array(pc.take(pa.array(RULE_IDS), pa.array(rule.codes, mask=rule.codes < 0)), dtype="string"),
         severity=np.where(verdict == VERDICTS.index("violation"), severity, ""),
         reason=reasons(frame, case, rule, policy),
         policy_version=policy.version,
     )
 
 
-def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Policy) -> pd.Series:
+def reasons(frame: pd.DataFrame, case: np.ndarray, rule: pd.Categorical, policy: Policy) -> pd.Series:
     """Each row's reason sentence (a categorical): its case's template over its facts, quoting its clause.
 
     Rendered once per distinct combination of the facts a case names, by Arrow kernels.
@@ -189,11 +195,13 @@ def reasons(frame: pd.DataFrame, case: np.ndarray, rule: np.ndarray, policy: Pol
             rendered.append(c.render({f: pc.take(coded[f][1], coded[f][0][first]) for f in c.facts}, policy))
             codes[rows] = group + offset
             offset += len(first)
-    texts = pa.chunked_array(rendered, pa.string()).combine_chunks().dictionary_encode()
     # categories straight from Arrow (no Python strings); every code indexes them by construction
-    categories = pd.Index(texts.dictionary.to_pandas(), dtype="str")
-    text_codes = texts.indices.to_numpy(zero_copy_only=False)
-    reason = pd.Categorical.from_codes(text_codes[codes], dtype=pd.CategoricalDtype(categories), validate=False)
+    categories = pd.Index(pa.chunked_array(rendered, pa.string()).combine_chunks().to_pandas(), dtype="str")
+    if not categories.is_unique:  # two groups whose facts print alike (a missing fact prints as an empty one)
+        text_codes, categories = pd.factorize(categories)
+        codes = text_codes[codes]
+    # the uniqueness just found is cached on the index: the dtype does not hash every reason again
+    reason = pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(categories), validate=False)
     return pd.Series(reason, index=frame.index)
 
 

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
-from .frames import per_distinct, split_list
+from .frames import arrow_text, per_distinct, split_list
 
 
 def normal_domain(domain: str) -> str:
@@ -18,9 +20,23 @@ def normal_domain(domain: str) -> str:
         return domain
 
 
+_SPACE = " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"  # what str.strip() removes from ASCII text
+
+
 def domain_of(addresses: pd.Series) -> pd.Series:
     """The normalised domain after the last ``@`` of each address (computed per distinct address)."""
-    return per_distinct(addresses, lambda a: a.str.rsplit("@", n=1).str[-1].map(normal_domain, na_action="ignore"))
+    return per_distinct(addresses, _domains_of)
+
+
+def _domains_of(addresses: pd.Series) -> pd.Series:
+    """:func:`normal_domain` of the text after each address's last ``@``, by Arrow kernels for
+    plain ASCII; the others (internationalised names, a few) go through ``normal_domain`` itself."""
+    parts = pc.split_pattern(arrow_text(addresses), "@", max_splits=1, reverse=True)
+    after = pc.take(pc.list_flatten(parts), pc.subtract(parts.offsets[1:], 1))  # the last part: the whole text when no "@"
+    ascii_ = pc.string_is_ascii(after).to_numpy(zero_copy_only=False)
+    domains = pc.utf8_rtrim(pc.ascii_lower(pc.utf8_trim(after, _SPACE)), ".").to_numpy(zero_copy_only=False)
+    domains[~ascii_] = [normal_domain(d) for d in after.filter(pa.array(~ascii_)).to_pylist()]
+    return pd.Series(domains, index=addresses.index, dtype="str")
 
 
 def owner_of_domain(domains: pd.Series, owners: pd.Series) -> pd.Series:

@@ -150,8 +150,9 @@ def no_messages() -> MessageLog:
 
 
 def key_hashes(messages: pd.DataFrame) -> np.ndarray:
-    """Each row's (message_id, recipient_address) key (the readers' ``message_keys``) as 64 bits."""
-    return pd.util.hash_pandas_object(message_keys(messages), index=False).to_numpy()
+    """Each row's (message_id, recipient_address) key (the readers' ``message_keys``) as 64 bits
+    (not categorised first: keys are nearly all distinct, so that would only add a pass)."""
+    return pd.util.hash_pandas_object(message_keys(messages), index=False, categorize=False).to_numpy()
 
 
 def repeated(hashes: Iterable[np.ndarray]) -> np.ndarray:

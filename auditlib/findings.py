@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .frames import distinct_rows
 from .io.log import message_keys
@@ -29,8 +31,9 @@ def short_ids(prefix: str, hashes: np.ndarray) -> np.ndarray:
 
 
 def _text_hashes(text: pd.Series) -> np.ndarray:
-    """pandas' fixed-key SipHash of each text: the same value in every run and process."""
-    return pd.util.hash_pandas_object(text.astype("object"), index=False).to_numpy()
+    """pandas' fixed-key SipHash of each text: the same value in every run and process. Not
+    categorised first: the texts hashed here are (nearly) all distinct, so that would only add a pass."""
+    return pd.util.hash_pandas_object(text.astype("object"), index=False, categorize=False).to_numpy()
 
 
 def pattern_keys(verdicts: pd.DataFrame) -> pd.Series:
@@ -44,15 +47,17 @@ def pattern_keys(verdicts: pd.DataFrame) -> pd.Series:
 
 
 def identify(verdicts: pd.DataFrame) -> pd.DataFrame:
-    """``finding_id`` and ``pattern_id`` of every flagged row; other rows leave both empty (None)."""
+    """``finding_id`` and ``pattern_id`` of every flagged row, as text; other rows leave both missing."""
     flagged = verdicts["verdict"].isin(FLAGGED).to_numpy()
     keys = verdicts.loc[flagged, ["message_id", "recipient_address"]].astype("str")
     # rows repeat a few patterns: name each distinct combination of facts once
     codes, facts = distinct_rows(verdicts.loc[flagged, list(PATTERN_FACTS)], list(PATTERN_FACTS))
-    ids = {column: np.full(len(verdicts), None, dtype=object) for column in FINDING_COLUMNS}
-    ids["finding_id"][flagged] = short_ids("F", _text_hashes(message_keys(keys)))
-    ids["pattern_id"][flagged] = short_ids("P", _text_hashes(pattern_keys(facts)))[codes]
-    return pd.DataFrame(ids, index=verdicts.index)
+    ids = {"finding_id": short_ids("F", _text_hashes(message_keys(keys))),
+           "pattern_id": short_ids("P", _text_hashes(pattern_keys(facts)))[codes]}
+    # each row's place among the flagged rows, missing for the others: ids reach the rows in Arrow, no object per row
+    place = pa.array(np.cumsum(flagged) - 1, mask=~flagged)
+    return pd.DataFrame({column: pd.array(pc.take(pa.array(ids[column]), place), dtype="str") for column in FINDING_COLUMNS},
+                        index=verdicts.index)
 
 
 DISMISSING = ("false_positive", "accepted_risk")  # review decisions after which a violation is no longer open

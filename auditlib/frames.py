@@ -11,6 +11,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def distinct_rows(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
@@ -50,6 +51,12 @@ def expand(values: pd.Series | np.ndarray, codes: np.ndarray, categories: tuple[
         value_codes, categories = pd.factorize(values)
     row_codes = np.where(codes < 0, -1, np.append(value_codes, -1)[codes])
     return pd.Categorical.from_codes(row_codes, categories=categories)
+
+
+def arrow_text(values: pd.Series) -> pa.Array:
+    """A text column as one Arrow array (no copy when it is Arrow-backed already); missing stays missing."""
+    array = pa.array(values.astype("str"))
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
 def per_distinct(values: pd.Series, compute: Callable[[pd.Series], pd.Series]) -> pd.Series:

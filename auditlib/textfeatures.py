@@ -6,10 +6,11 @@ triples (so "续订" and "促销" are features without a tokenizer). The subject
 count twice: once as text and once as subject features, because the subject is where a
 sender says what the message is.
 
-No step loops over texts in Python: texts are lower-cased, split and flattened by Arrow
-kernels; tokens are numbered once per distinct token; n-grams are integer keys built
-from neighbouring token numbers, looked up in a sorted key table with one
-``searchsorted``. A million texts cost a few passes over their characters.
+No step loops over texts in Python: texts are lower-cased by Arrow kernels and cut into
+lines, each distinct line is split into tokens once (templated mail repeats its lines);
+tokens are stemmed and numbered once per distinct token; n-grams are integer keys built
+from neighbouring token numbers, looked up in the model's key table. A million texts
+cost a pass or two over their characters.
 """
 from __future__ import annotations
 
@@ -21,6 +22,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from .frames import arrow_text
 
 MAX_ORDER = 3  # word/character n-grams up to triples
 BODY_LIMIT = 1500  # characters of a body read: what a message is about is said early
@@ -45,23 +48,42 @@ class Tokens:
 
 def _normalised(text: pd.Series, limit: int | None, strip: str = "") -> pa.Array:
     """Lower-cased plain text: HTML tags and entities dropped, a leading ``strip`` pattern
-    removed, cut to ``limit`` characters, each Chinese character spaced apart."""
-    array = pa.array(pd.Series(text).fillna("").astype("str"))  # Arrow-backed already: no copy
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
+    removed, cut to ``limit`` characters: the steps that read across a line break."""
+    array = arrow_text(pd.Series(text).fillna(""))  # Arrow-backed already: no copy
     array = pc.utf8_lower(pc.replace_substring_regex(array, _MARKUP, " "))
     if strip:
         array = pc.replace_substring_regex(array, strip, "")
     if limit:
         array = pc.utf8_slice_codeunits(array, 0, limit)
-    return pc.replace_substring_regex(pc.replace_substring_regex(array, _NOT_A_WORD, " "), _HAN, r" \0 ")
+    return array.cast(pa.large_string())
 
 
-def _split(text: pa.Array) -> tuple[np.ndarray, pa.Array]:
-    lists = pc.utf8_split_whitespace(text)
-    tokens, parent = pc.list_flatten(lists), pc.list_parent_indices(lists).to_numpy()
-    keep = pc.greater(pc.utf8_length(tokens), 0)
-    return parent[keep.to_numpy(zero_copy_only=False)], pc.filter(tokens, keep)
+def _words(lines: pa.Array) -> pa.Array:
+    """Each line's tokens: runs of letters and digits, each Chinese character on its own (empty
+    tokens included). Split at ASCII spaces, the only separators left: Arrow 26's
+    utf8_split_whitespace misreads a last string that ends in whitespace after a Chinese character."""
+    spaced = pc.replace_substring_regex(pc.replace_substring_regex(lines, _NOT_A_WORD, " "), _HAN, r" \0 ")
+    return pc.ascii_split_whitespace(spaced)
+
+
+def _split(text: pa.Array) -> tuple[np.ndarray, pa.DictionaryArray]:
+    """``(parent, tokens)``: every token of every text, in order, and the text it is in.
+
+    Templated mail repeats its lines, and a line break always ends a token, so each distinct
+    line is split once and its tokens, as codes into the distinct tokens, are copied to every
+    line that repeats it: the per-character work follows the variety of the lines, not their number.
+    """
+    pieces = pc.split_pattern(text, "\n")
+    line = pc.dictionary_encode(pc.list_flatten(pieces))
+    words = _words(line.dictionary)
+    flat, owner = pc.list_flatten(words), pc.list_parent_indices(words).to_numpy()
+    nonempty = pc.greater(pc.utf8_length(flat), 0)
+    tokens = pc.dictionary_encode(flat.filter(nonempty))
+    count = np.bincount(owner[nonempty.to_numpy(zero_copy_only=False)], minlength=len(line.dictionary))
+    per_line = pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(count)]), pa.int32()), tokens.indices)
+    taken = pc.take(per_line, line.indices)
+    parent = pc.list_parent_indices(pieces).to_numpy()[pc.list_parent_indices(taken).to_numpy()]
+    return parent, pa.DictionaryArray.from_arrays(pc.list_flatten(taken), tokens.dictionary)
 
 
 def stem(tokens: pa.Array) -> pa.Array:
@@ -73,16 +95,18 @@ def stem(tokens: pa.Array) -> pa.Array:
     words = encoded.dictionary
     for pattern, replacement in _STEMS:
         words = pc.replace_substring_regex(words, pattern, replacement)
-    return pc.take(words, encoded.indices)
+    return pa.DictionaryArray.from_arrays(encoded.indices, words)
 
 
 def tokenise(subject: pd.Series, body: pd.Series, reply_prefix: str = "", stemmed: bool = True) -> Tokens:
-    """The tokens of each (subject, body); reply markers ("RE:", "回复：") leave the subject."""
-    s_row, s_tok = _split(_normalised(subject, None, reply_prefix))
-    b_row, b_tok = _split(_normalised(body, BODY_LIMIT))
-    tokens = pa.concat_arrays([s_tok, b_tok])
-    return Tokens(row=np.concatenate([s_row, b_row]), seq=np.concatenate([s_row * 2, b_row * 2 + 1]),
-                  in_subject=len(s_row), token=stem(tokens) if stemmed else tokens)
+    """The tokens of each (subject, body); reply markers ("RE:", "回复：") leave the subject.
+    Tokens come dictionary-encoded: later steps work once per distinct token."""
+    n = len(subject)
+    # subjects then bodies, split together: the text at i is subject i (run 2i) or body i - n (run 2(i-n)+1)
+    text, tokens = _split(pa.concat_arrays([_normalised(subject, None, reply_prefix), _normalised(body, BODY_LIMIT)]))
+    in_body = text >= n
+    return Tokens(row=text - in_body * n, seq=2 * text - in_body * (2 * n - 1), in_subject=int(np.count_nonzero(~in_body)),
+                  token=stem(tokens) if stemmed else tokens)
 
 
 def is_han(tokens: np.ndarray) -> np.ndarray:

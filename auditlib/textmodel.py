@@ -129,10 +129,11 @@ class TextModel:
         # then heaviest first within each text
         first = ~pd.Series(row * len(self.names) + self._phrase[shown]).duplicated().to_numpy()
         row, shown, contribution = row[first], shown[first], contribution[first]
-        order = np.argsort(row - np.tanh(contribution) / 2, kind="stable")
+        order = np.argsort(row - np.tanh(contribution) / 2, kind="stable")  # by text (|tanh/2| < 1/2), then pull
         row, shown = row[order], shown[order]
-        rank = np.arange(len(row)) - np.searchsorted(row, row)
-        row, shown = row[rank < EVIDENCE_TERMS], shown[rank < EVIDENCE_TERMS]
-        offsets = np.concatenate([[0], np.cumsum(np.bincount(row, minlength=found.rows))]).astype(np.int32)
+        count = np.bincount(row, minlength=found.rows)
+        rank = np.arange(len(row)) - np.repeat(np.cumsum(count) - count, count)  # place within its text's run
+        shown = shown[rank < EVIDENCE_TERMS]
+        offsets = np.concatenate([[0], np.cumsum(np.minimum(count, EVIDENCE_TERMS))]).astype(np.int32)
         lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(self.names[shown], pa.string()))
         return pd.Series(pc.binary_join(lists, ", ").to_numpy(zero_copy_only=False), dtype=object)

@@ -268,12 +268,15 @@ def deduplicate(messages: pd.DataFrame, records: pd.DataFrame) -> tuple[np.ndarr
     removed and counted. Copies that differ cannot all be the message: every row of the key is
     rejected, each naming (file, record) another row of it whose content differs from its own.
     """
-    key = message_keys(messages)
-    repeated = key.duplicated(keep=False).to_numpy()
+    # a key can repeat only where its message_id does: keys are built and compared for those rows alone
+    shared = messages["message_id"].duplicated(keep=False).to_numpy()
+    key = message_keys(messages.loc[shared, ["message_id", "recipient_address"]])
+    repeated = np.zeros(len(messages), dtype=bool)
+    repeated[shared] = key.duplicated(keep=False).to_numpy()
     keep = np.ones(len(messages), dtype=bool)
     if not repeated.any():
         return keep, pd.DataFrame(columns=list(REJECTED_COLUMNS)), 0
-    group = key[repeated]
+    group = key[repeated[shared]]
     rows = messages[repeated].assign(recipient_address=messages["recipient_address"][repeated].str.lower())
     content = pd.Series(pd.util.hash_pandas_object(rows, index=False).to_numpy(), index=group.index)
     position = pd.Series(np.flatnonzero(repeated), index=group.index)
