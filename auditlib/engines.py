@@ -36,7 +36,7 @@ from .io.log import (
 from .io.registry_files import read_registry
 from .registry import Registry
 from .schema import MESSAGE_COLUMNS
-from .textcache import DecidedTexts
+from .textcache import DecidedTexts, of_run
 from .io.decisions import Decisions
 from .io.manifest import account_of, new_run_id
 from .review_decisions import matched_ids
@@ -375,12 +375,15 @@ def read_row_group(file: Path, index: int, first: int, policy: Policy, columns: 
 
 
 def audit_partition(rows: pd.DataFrame, registry: Registry, policy: Policy, evidence: bool,
-                    mask_key: bytes | None, repeats: np.ndarray, decisions: Decisions | None = None) -> pd.DataFrame:
-    """A worker's task: the verdicts of a partition's rows whose key does not repeat. (Decisions
-    come wrapped: Dask would take a bare frame argument for partitions to align.)"""
+                    mask_key: bytes | None, repeats: np.ndarray, decisions: Decisions | None = None,
+                    run: str = "") -> pd.DataFrame:
+    """A worker's task: the verdicts of a partition's rows whose key does not repeat, with the texts
+    this worker decided for run ``run`` reused. (Decisions come wrapped: Dask would take a bare
+    frame argument for partitions to align.)"""
     rest, _ = split_log(as_log(rows), held(rows, repeats))
     table = decisions.table if decisions is not None else None
-    return verdict_piece(audit_log(rest, registry, policy, evidence=evidence, mask_key=mask_key, decisions=table))
+    return verdict_piece(audit_log(rest, registry, policy, evidence=evidence, mask_key=mask_key, decisions=table,
+                                   texts=of_run(run)))
 
 
 def partition_matches(verdicts: pd.DataFrame, decisions: Decisions | None) -> pd.Series:
@@ -454,7 +457,7 @@ def dask_engine(job: AuditJob) -> Outcome:
         meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats, job.decisions)
         shared = client.scatter(registry, broadcast=True)
         verdicts = rows.map_partitions(audit_partition, shared, job.policy, job.evidence, job.mask_key, repeats,
-                                       job.decisions, meta=meta)
+                                       job.decisions, job.run_id, meta=meta)
         if to_folder(job.output):
             counts = verdicts["verdict"].map_partitions(verdict_counts, meta=pd.Series([], dtype="int64"))
             matches = verdicts.map_partitions(partition_matches, job.decisions, meta=pd.Series([], dtype="object"))

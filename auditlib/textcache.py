@@ -1,11 +1,13 @@
 """Texts already decided, shared by the batches of one run, so a log classifies each distinct text once.
 
-Batches of a streamed log repeat the same templated texts; without a cache every batch would
-classify them again. A text tuple is keyed by a 64-bit hash of (subject, body, source,
-category, product), the columns :func:`auditlib.classify.classify` decides from, so a cached
-decision is the one classifying it again would give.
+Batches of a streamed log, and the partitions a Dask worker audits, repeat the same templated
+texts; without a cache every batch would classify them again. A text tuple is keyed by a 64-bit
+hash of (subject, body, source, category, product), the columns :func:`auditlib.classify.classify`
+decides from, so a cached decision is the one classifying it again would give.
 """
 from __future__ import annotations
+
+import threading
 
 import pandas as pd
 
@@ -22,6 +24,7 @@ class DecidedTexts:
     def __init__(self) -> None:
         self.keys = pd.Index([], dtype="uint64")
         self.decided = pd.DataFrame(columns=DECIDED_COLUMNS)
+        self._lock = threading.Lock()  # a Dask worker may run several partitions at once
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -30,12 +33,31 @@ class DecidedTexts:
         """What :func:`auditlib.classify.classify` adds to ``frame``, classifying only texts new to this cache."""
         codes, unique = distinct_rows(frame, TEXT_COLUMNS)
         keys = pd.util.hash_pandas_object(unique, index=False).to_numpy()
-        new = self.keys.get_indexer(keys) < 0
-        if new.any():
+        with self._lock:
+            new = self.keys.get_indexer(keys) < 0
+        if new.any():  # classified outside the lock; kept only where no other thread got there first
             fresh = classify(unique[new].reset_index(drop=True), policy)[DECIDED_COLUMNS]
             fresh = fresh.astype({c: object for c in DECIDED_COLUMNS if c != "topic_confidence"})
-            self.decided = pd.concat([self.decided, fresh], ignore_index=True) if len(self) else fresh
-            self.keys = self.keys.append(pd.Index(keys[new], dtype="uint64"))
-        found = self.decided.iloc[self.keys.get_indexer(keys)].reset_index(drop=True)
+            with self._lock:
+                still = self.keys.get_indexer(keys[new]) < 0
+                self.decided = pd.concat([self.decided, fresh[still]], ignore_index=True) if len(self) else fresh[still]
+                self.keys = self.keys.append(pd.Index(keys[new][still], dtype="uint64"))
+        with self._lock:
+            found = self.decided.iloc[self.keys.get_indexer(keys)].reset_index(drop=True)
         fixed = {"topic": tuple(policy.topics), "product": tuple(policy.products) + ("unknown",)}
         return frame.assign(**{c: expand(found[c], codes, fixed.get(c)) for c in DECIDED_COLUMNS})
+
+
+_LATEST: dict[str, DecidedTexts] = {}  # this process's decided texts, of the latest run only
+_LATEST_LOCK = threading.Lock()
+
+
+def of_run(run: str) -> DecidedTexts:
+    """This process's decided texts of run ``run``: a Dask worker keeps them across the partitions
+    it audits, as the batched engine keeps them across batches. A new run starts afresh, so a
+    long-lived worker holds one run's texts at most."""
+    with _LATEST_LOCK:
+        if run not in _LATEST:
+            _LATEST.clear()
+            _LATEST[run] = DecidedTexts()
+        return _LATEST[run]

@@ -191,3 +191,24 @@ def test_batches_classify_each_distinct_text_once(whole):
     alone = audit_log(log, registry, policy).verdicts
     pd.testing.assert_frame_equal(pd.concat(runs[:2], ignore_index=True).astype("str"), alone.astype("str"))
     pd.testing.assert_frame_equal(runs[2].astype("str"), alone.iloc[:500].astype("str"))
+
+
+def test_a_worker_keeps_one_runs_decided_texts_and_threads_share_them_safely():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from auditlib.classify import classify
+    from auditlib.io.log import read_log
+    from auditlib.textcache import DECIDED_COLUMNS, TEXT_COLUMNS, of_run
+
+    policy = load_policy()
+    messages = read_log(SAMPLE / "messages.csv", policy).messages
+    texts = of_run("run-a")
+    assert of_run("run-a") is texts
+    parts = [messages.iloc[i::4] for i in range(4)] * 2  # every text met by two threads at once
+    with ThreadPoolExecutor(4) as pool:
+        decided = list(pool.map(lambda part: texts.classify(part, policy), parts))
+    assert len(texts) == len(messages[TEXT_COLUMNS].drop_duplicates())  # each text kept once
+    direct = classify(messages, policy)
+    for part in decided:
+        pd.testing.assert_frame_equal(part[DECIDED_COLUMNS].astype("str"), direct.loc[part.index, DECIDED_COLUMNS].astype("str"))
+    assert len(of_run("run-b")) == 0 and of_run("run-a") is not texts  # a new run starts afresh
