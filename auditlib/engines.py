@@ -375,8 +375,7 @@ def read_row_group(file: Path, index: int, first: int, policy: Policy, columns: 
 
 
 def audit_partition(rows: pd.DataFrame, registry: Registry, policy: Policy, evidence: bool,
-                    mask_key: bytes | None, repeats: np.ndarray, decisions: Decisions | None = None,
-                    run: str = "") -> pd.DataFrame:
+                    mask_key: bytes | None, repeats: np.ndarray, decisions: Decisions | None, run: str) -> pd.DataFrame:
     """A worker's task: the verdicts of a partition's rows whose key does not repeat, with the texts
     this worker decided for run ``run`` reused. (Decisions come wrapped: Dask would take a bare
     frame argument for partitions to align.)"""
@@ -454,7 +453,8 @@ def dask_engine(job: AuditJob) -> Outcome:
                                           mask_key=job.mask_key, decisions=decision_table(job))
         read = audit_one(MessageLog(no_messages().messages, log.rejected, log.duplicates, log.warnings)) if log else None
         settled = audit_one(settle([as_log(rows.map_partitions(held_rows, repeats).compute())] if len(repeats) else []))
-        meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats, job.decisions)
+        meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats, job.decisions,
+                               job.run_id)
         shared = client.scatter(registry, broadcast=True)
         verdicts = rows.map_partitions(audit_partition, shared, job.policy, job.evidence, job.mask_key, repeats,
                                        job.decisions, job.run_id, meta=meta)
