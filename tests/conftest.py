@@ -51,3 +51,11 @@ def one_customer_each(folder: Path, partners: tuple[str, ...]) -> Path:
     (folder / "agreements.csv").write_text("customer_id,channel,partner_id,products,start_date,end_date\n"
                                            + "".join(f"C{p},csp,{p},*,2025-01-01,\n" for p in partners))
     return folder
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    """A local Dask cluster of two worker processes, one thread each (shared by the tests that need one)."""
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
+        yield local.scheduler_address

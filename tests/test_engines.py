@@ -59,14 +59,6 @@ def sample_parquet(tmp_path_factory):
     return folder
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    """A local Dask cluster of two worker processes, one thread each."""
-    distributed = pytest.importorskip("dask.distributed")
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as local:
-        yield local.scheduler_address
-
-
 @pytest.mark.parametrize("source, output, batch_rows", [
     ("csv", "v.csv", 700),
     ("parquet", "v.parquet", 512),

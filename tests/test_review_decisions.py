@@ -196,9 +196,9 @@ def test_an_id_naming_nothing_is_a_warning_kept_in_the_manifest(tmp_path, sample
     assert out["review_decision"].notna().sum() == 1
 
 
-def test_decisions_apply_alike_in_memory_and_in_batches(tmp_path, sample_ids):
-    """A pattern with several rows, a finding of another and a needs_review finding: batches of 333
-    rows split patterns across batches, yet every row gets what the whole log gets."""
+def test_decisions_apply_alike_in_memory_in_batches_and_on_dask(tmp_path, sample_ids, cluster):
+    """A pattern with several rows, a finding of another and a needs_review finding: batches and Dask
+    partitions of 333 rows split patterns between them, yet every row gets what the whole log gets."""
     by_pattern: dict[str, list[dict]] = {}
     for r in sample_ids["violation"]:
         by_pattern.setdefault(r["pattern_id"], []).append(r)
@@ -212,8 +212,12 @@ def test_decisions_apply_alike_in_memory_and_in_batches(tmp_path, sample_ids):
     job = AuditJob((SAMPLE / "messages.csv",), SAMPLE / "registry", tmp_path / "whole.csv", policy, decisions=decisions)
     run_engine("pandas", job)
     run_engine("pandas", AuditJob(job.messages, job.registry_dir, tmp_path / "batched.csv", policy, decisions=decisions, batch_rows=333))
-    whole, batched = (pd.read_csv(tmp_path / f"{n}.csv", dtype=str).set_index(["message_id", "recipient_address"]) for n in ("whole", "batched"))
+    run_engine("dask", AuditJob(job.messages, job.registry_dir, tmp_path / "dask.csv", policy, decisions=decisions, batch_rows=333,
+                                scheduler=cluster))
+    whole, batched, on_dask = (pd.read_csv(tmp_path / f"{n}.csv", dtype=str).set_index(["message_id", "recipient_address"])
+                               for n in ("whole", "batched", "dask"))
     pd.testing.assert_frame_equal(batched.loc[whole.index], whole)
+    pd.testing.assert_frame_equal(on_dask.loc[whole.index], whole)
     decided = whole[whole["review_decision"].notna()]
     assert len(rows) >= 3 and len(decided) == len(rows) + 2
     assert set(decided.loc[decided["pattern_id"] == pattern, "review_decision"]) == {"accepted_risk"}
