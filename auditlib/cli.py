@@ -47,6 +47,13 @@ def byte_size(text: str) -> int:
         raise click.BadParameter(f"{text!r} is not a size such as 4G, 500M or 1000000") from None
 
 
+def memory_limit_option(streamed: str):
+    """``--memory-limit`` as audit and whatif read it; ``streamed`` says how a log over it is audited."""
+    return click.option("--memory-limit", type=str, default=None, metavar="SIZE", callback=lambda _, __, v: v and byte_size(v),
+                        help="Memory an in-memory audit may use (4G, 500M, bytes); a Parquet log needing more is streamed "
+                             f"{streamed}. Default: half the memory available.")
+
+
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="auditlib")
 def main() -> None:
@@ -76,9 +83,7 @@ def main() -> None:
               help="Audit N rows at a time, writing the output as it goes: peak memory then follows N, not the "
                    "input (Parquet is streamed; other formats are held one file at a time). A folder of Parquet "
                    "files is always batched (500,000 rows). With --engine dask: rows per partition of non-Parquet input.")
-@click.option("--memory-limit", type=str, default=None, metavar="SIZE", callback=lambda _, __, v: v and byte_size(v),
-              help="Memory an in-memory audit may use (4G, 500M, bytes); a Parquet log needing more is streamed "
-                   "in batches that fit it, with the same verdicts. Default: half the memory available.")
+@memory_limit_option("in batches that fit it, with the same verdicts")
 @click.option("--scheduler", metavar="ADDRESS",
               help="With --engine dask: an existing cluster's scheduler (tcp://host:8786); default a local cluster.")
 @click.option("--strict", is_flag=True, help="A rejected input row, or a file in an input folder that cannot be read, is an "
@@ -297,9 +302,7 @@ def report(messages, verdicts, registry_dir, out_dir, start, end, partners, jobs
               help="Folder for changes.csv, index.html and manifest.json.")
 @click.option("--batch-rows", type=click.IntRange(min=1), default=None, metavar="N",
               help="Audit and compare N rows at a time: peak memory then follows N, not the input (as for audit).")
-@click.option("--memory-limit", type=str, default=None, metavar="SIZE", callback=lambda _, __, v: v and byte_size(v),
-              help="Memory an in-memory audit may use (4G, 500M, bytes); a Parquet log needing more is streamed "
-                   "(as for audit). Default: half the memory available.")
+@memory_limit_option("(as for audit)")
 @click.option("--progress/--no-progress", default=None, help="Show progress (default: when stderr is a terminal).")
 def whatif(messages, registry_dir, policy_file, baseline_file, out_dir, batch_rows, memory_limit, progress) -> None:
     """Try a policy change on history: audit MESSAGES (any log audit reads) under the baseline

@@ -23,7 +23,8 @@ from .policy import Policy
 from .resolve import product_bits
 
 VERDICTS = ("allowed", "violation", "needs_review", "out_of_scope")
-TOPIC_RULE = "by topic"  # CSP-COMM-2 for subscription, CSP-COMM-1 for marketing (SPEC §4 step 8)
+TOPIC_RULE = "by topic"  # a violation's rule by its topic (SPEC §4 step 8): TOPIC_RULES
+TOPIC_RULES = {"subscription": "CSP-COMM-2", "marketing": "CSP-COMM-1"}  # any other topic: marketing's
 
 Texts = dict[str, pa.Array]  # fact -> its text in each group of rows (missing: empty)
 
@@ -147,14 +148,15 @@ def case_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
     return np.select([conditions[c.name] for c in CASES], np.arange(len(CASES)))
 
 
-# every rule id a case can give: its own, or the two a topic calls for
-RULE_IDS = tuple(sorted({c.rule_id for c in CASES if c.rule_id not in (None, TOPIC_RULE)} | {"CSP-COMM-1", "CSP-COMM-2"}))
+# every rule id a case can give: its own, or one a topic calls for
+RULE_IDS = tuple(sorted({c.rule_id for c in CASES if c.rule_id not in (None, TOPIC_RULE)} | set(TOPIC_RULES.values())))
 
 
 def rule_ids(case: np.ndarray, topic: pd.Series) -> pd.Categorical:
     """Each row's rule id (missing: none): its case's, or for violations the one its topic calls for."""
     rule = np.array([RULE_IDS.index(c.rule_id) if c.rule_id in RULE_IDS else -1 for c in CASES])[case]
-    by_topic = np.where(topic.eq("subscription").to_numpy(bool), RULE_IDS.index("CSP-COMM-2"), RULE_IDS.index("CSP-COMM-1"))
+    by_topic = np.where(topic.eq("subscription").to_numpy(bool), RULE_IDS.index(TOPIC_RULES["subscription"]),
+                        RULE_IDS.index(TOPIC_RULES["marketing"]))
     topical = np.array([c.rule_id == TOPIC_RULE for c in CASES])[case]
     return pd.Categorical.from_codes(np.where(topical, by_topic, rule), categories=RULE_IDS)
 

@@ -131,8 +131,9 @@ def stamp(job: AuditJob, result: Outcome) -> dict:
     return {"run_id": job.run_id, "accounting": account_of(result)}
 
 
-def decision_table(job: AuditJob) -> pd.DataFrame | None:
-    return job.decisions.table if job.decisions is not None else None
+def decision_table(decisions: Decisions | None) -> pd.DataFrame | None:
+    """The table of a run's review decisions, or None without them."""
+    return decisions.table if decisions is not None else None
 
 
 def verdict_piece(run: AuditRun) -> pd.DataFrame:
@@ -296,7 +297,7 @@ def pandas_engine(job: AuditJob) -> Outcome:
     if rows is not None:
         return _stream(job, rows)
     run = run_audit(job.messages, job.registry_dir, job.policy, evidence=job.evidence, progress=job.progress,
-                    reader_options=job.reader_options, strict=job.strict, mask_key=job.mask_key, decisions=decision_table(job))
+                    reader_options=job.reader_options, strict=job.strict, mask_key=job.mask_key, decisions=decision_table(job.decisions))
     result = outcome([run])
     write_table(run.verdicts, job.output, stamp(job, result))
     return result
@@ -311,7 +312,7 @@ def _stream(job: AuditJob, batch_rows: int) -> Outcome:
     def audit_and_write(log: MessageLog) -> Outcome:
         """Audit a log, write its verdicts and keep only its tally."""
         run = audit_log(log, registry, job.policy, evidence=job.evidence, strict=job.strict, mask_key=job.mask_key,
-                        texts=texts, decisions=decision_table(job))
+                        texts=texts, decisions=decision_table(job.decisions))
         out.write(verdict_piece(run))
         return outcome([run])
 
@@ -380,14 +381,14 @@ def audit_partition(rows: pd.DataFrame, registry: Registry, policy: Policy, evid
     this worker decided for run ``run`` reused. (Decisions come wrapped: Dask would take a bare
     frame argument for partitions to align.)"""
     rest, _ = split_log(as_log(rows), held(rows, repeats))
-    table = decisions.table if decisions is not None else None
-    return verdict_piece(audit_log(rest, registry, policy, evidence=evidence, mask_key=mask_key, decisions=table,
-                                   texts=of_run(run)))
+    return verdict_piece(audit_log(rest, registry, policy, evidence=evidence, mask_key=mask_key,
+                                   decisions=decision_table(decisions), texts=of_run(run)))
 
 
 def partition_matches(verdicts: pd.DataFrame, decisions: Decisions | None) -> pd.Series:
     """A partition's review decision ids that named one of its rows (gathered into the run's outcome)."""
-    return pd.Series(sorted(matched_ids(verdicts, decisions.table)) if decisions is not None else [], dtype="object")
+    table = decision_table(decisions)
+    return pd.Series(sorted(matched_ids(verdicts, table)) if table is not None else [], dtype="object")
 
 
 def held_rows(rows: pd.DataFrame, repeats: np.ndarray) -> pd.DataFrame:
@@ -450,7 +451,7 @@ def dask_engine(job: AuditJob) -> Outcome:
         registry = read_registry(job.registry_dir, job.policy)
         rows, repeats, log = _dask_input(job)
         audit_one = lambda log: audit_log(log, registry, job.policy, evidence=job.evidence, strict=job.strict,
-                                          mask_key=job.mask_key, decisions=decision_table(job))
+                                          mask_key=job.mask_key, decisions=decision_table(job.decisions))
         read = audit_one(MessageLog(no_messages().messages, log.rejected, log.duplicates, log.warnings)) if log else None
         settled = audit_one(settle([as_log(rows.map_partitions(held_rows, repeats).compute())] if len(repeats) else []))
         meta = audit_partition(empty_rows(job.policy), registry, job.policy, job.evidence, job.mask_key, repeats, job.decisions,

@@ -12,6 +12,7 @@ from ..decide import VERDICTS
 from ..errors import InputError, collect_input_warnings
 from ..schema import VERDICT_COLUMNS
 from .digests import input_digests
+from .log import parse_utc
 from ..registry import REGISTRY_FILES
 from .manifest import verified_manifest
 from .tables import read_table
@@ -46,7 +47,7 @@ def load_verdicts(path: str | Path) -> pd.DataFrame:
         raise InputError(str(path), f"{verdict.iloc[row]!r} is not a verdict", row=row + 1, column="verdict")
     frame = frame.assign(sent_at=sent_at, verdict=pd.Categorical(verdict, categories=VERDICTS))
     if "reviewed_at" in frame:  # a CSV holds it as text: the same frame whichever format held it
-        frame["reviewed_at"] = pd.to_datetime(frame["reviewed_at"], utc=True, format="ISO8601")
+        frame["reviewed_at"] = parse_utc(frame["reviewed_at"], str(path), "reviewed_at")
     return frame
 
 
