@@ -8,10 +8,15 @@ the shipped model is reproducible from the repository: same corpus, same policy 
 same model. Training needs scikit-learn (``pip install 'auditlib[ml]'``); classifying
 needs only NumPy and Arrow.
 
-Each head (topic, product) is a multinomial logistic regression. Its probabilities are
-calibrated by a temperature fitted on *source-disjoint* predictions: every source kind
-is predicted by a model trained without it, so the confidence the audit reports is the
-confidence it earned on kinds of text it had not seen.
+Each head (topic, product) is a multinomial logistic regression blended with a complement
+naive Bayes over the same features: both are linear, so the blend is one weight matrix.
+Naive Bayes weighs every n-gram by how often each label uses it rather than fitting the
+corpus's texts exactly, and the blend transfers better to kinds of text the model has not
+seen (leave-one-kind-out topic accuracy 93.6 → 94.5%, product 94.5 → 95.3%; real
+Microsoft texts 84.7 → 87.8% topic in English). Its probabilities are calibrated by a
+temperature fitted on *source-disjoint* predictions: every source kind is predicted by a
+model trained without it, so the confidence the audit reports is the confidence it
+earned on kinds of text it had not seen.
 """
 from __future__ import annotations
 
@@ -33,6 +38,8 @@ EVAL_DIR = Path(__file__).resolve().parents[1] / "tests" / "eval"
 MIN_DF = 2  # an n-gram must occur in this many texts to be a feature
 MAX_DF = 0.15  # ...and in at most this share of them: words every text has ("the", "的") say nothing
 REGULARISATION = {"topic": 8.0, "product": 8.0}  # inverse regularisation strength (scikit-learn's C)
+BAYES_SMOOTHING = 0.1  # complement naive Bayes' additive smoothing (scikit-learn's alpha)
+BAYES_SHARE = 0.75  # naive Bayes' scores spread this much of the logistic regression's in the blend
 
 
 def head_labels(policy: Policy) -> dict[str, tuple[str, ...]]:
@@ -85,8 +92,15 @@ def design(model: TextModel, corpus: pd.DataFrame):
 
 
 def fit_head(x, labels: pd.Series, names: tuple[str, ...], c: float) -> tuple[np.ndarray, np.ndarray]:
-    """Weights (features × labels) and bias of a logistic regression; a label with no
-    example gets zero weights and a bias that never wins."""
+    """Weights (features × labels) and bias of the blend of a logistic regression and a
+    complement naive Bayes; a label with no example gets a bias that never wins."""
+    weights, bias = fit_logistic(x, labels, names, c)
+    bayes = fit_bayes(x, labels, names)
+    return weights + BAYES_SHARE * spread(x, weights, bias) / spread(x, bayes, 0.0) * bayes, bias
+
+
+def fit_logistic(x, labels: pd.Series, names: tuple[str, ...], c: float) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and bias of a class-balanced logistic regression; labels with no example get zero weights."""
     from sklearn.linear_model import LogisticRegression
 
     fitted = LogisticRegression(C=c, max_iter=5000, class_weight="balanced").fit(x, labels.to_numpy())
@@ -96,6 +110,25 @@ def fit_head(x, labels: pd.Series, names: tuple[str, ...], c: float) -> tuple[np
     for row, label in enumerate(fitted.classes_):
         weights[:, names.index(label)], bias[names.index(label)] = coef[row], intercept[row]
     return weights, bias
+
+
+def fit_bayes(x, labels: pd.Series, names: tuple[str, ...]) -> np.ndarray:
+    """Weights of a complement naive Bayes (no bias), centred per feature over the labels
+    it saw: a weight common to every label moves no decision. Unseen labels get zero."""
+    from sklearn.naive_bayes import ComplementNB
+
+    fitted = ComplementNB(alpha=BAYES_SMOOTHING).fit(x, labels.to_numpy())
+    seen = fitted.feature_log_prob_.T
+    weights = np.zeros((x.shape[1], len(names)))
+    weights[:, [names.index(label) for label in fitted.classes_]] = seen - seen.mean(axis=1, keepdims=True)
+    return weights
+
+
+def spread(x, weights: np.ndarray, bias: np.ndarray | float) -> float:
+    """How far apart a scorer's labels are on the training texts (the deviation of each
+    text's scores from their mean): what puts two scorers on one scale."""
+    scores = x @ weights + bias
+    return float((scores - scores.mean(axis=1, keepdims=True)).std()) or 1.0
 
 
 def temperature(scores: np.ndarray, truth: np.ndarray) -> float:
