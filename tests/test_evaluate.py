@@ -92,9 +92,9 @@ def test_real_microsoft_texts_are_read_far_better_than_by_chance():
     """The labelled real texts of ../shared/real/texts were never trained on: a floor that
     catches a regression, well below the issue's goal (see the README for the figures)."""
     result = evaluate(read_labelled(REAL / "texts" / "items.csv"), POLICY)
-    assert result.topic_accuracy["en"] >= 0.8 and result.topic_accuracy["zh-CN"] >= 0.8
-    assert result.product_accuracy["all"] >= 0.85
-    assert result.crossed["subscription_or_marketing_as_operational"] <= 0.1
+    assert result.topic_accuracy["en"] >= 0.83 and result.topic_accuracy["zh-CN"] >= 0.83
+    assert result.product_accuracy["all"] >= 0.87
+    assert result.crossed["subscription_or_marketing_as_operational"] <= 0.07
 
 
 @pytest.mark.skipif(not (REAL / "message-center").is_dir(), reason="../shared/real not present")
