@@ -31,6 +31,8 @@ _MARKUP = r"<[^>]+>|&(?:nbsp|amp|lt|gt|quot|#\d+);"  # HTML tags and entities
 _HAN = r"\p{Han}"
 _NOT_A_WORD = r"[^\p{L}\p{N}]+"  # what separates tokens
 _STEMS = ((r"^licenc", "licens"), (r"^([a-z]{3,}?)(?:ings|ing|ed|es|s)$", r"\1"), (r"^([a-z]{3,}?)e$", r"\1"))
+# names an ending would fold into a common word: "Dynamics" (the product) is not "dynamic" (groups, data exchange)
+_WHOLE = pa.array(["dynamics"])
 TEXT, SUBJECT = 0, 1  # the field an n-gram was found in: the key's lowest bit
 
 
@@ -95,6 +97,7 @@ def stem(tokens: pa.Array) -> pa.Array:
     words = encoded.dictionary
     for pattern, replacement in _STEMS:
         words = pc.replace_substring_regex(words, pattern, replacement)
+    words = pc.if_else(pc.is_in(encoded.dictionary, value_set=_WHOLE), encoded.dictionary, words)
     return pa.DictionaryArray.from_arrays(encoded.indices, words)
 
 

@@ -31,6 +31,11 @@ def test_english_endings_and_spellings_fold_together():
     assert tokens_of("is bus", "") == ["is", "bus"]  # too short to have an ending
 
 
+def test_a_product_name_is_not_folded_into_a_common_word():
+    assert tokens_of("Dynamics 365 and Microsoft Dynamics", "dynamic groups, Dynamic Data Exchange") == [
+        "dynamics", "365", "and", "microsoft", "dynamics", "dynamic", "group", "dynamic", "data", "exchang"]
+
+
 def test_subject_and_body_are_separate_runs_of_one_row():
     found = tokenise(pd.Series(["a b", "c"]), pd.Series(["d", ""]))
     assert found.in_subject == 3
