@@ -31,8 +31,9 @@ _MARKUP = r"<[^>]+>|&(?:nbsp|amp|lt|gt|quot|#\d+);"  # HTML tags and entities
 _HAN = r"\p{Han}"
 _NOT_A_WORD = r"[^\p{L}\p{N}]+"  # what separates tokens
 _STEMS = ((r"^licenc", "licens"), (r"^([a-z]{3,}?)(?:ings|ing|ed|es|s)$", r"\1"), (r"^([a-z]{3,}?)e$", r"\1"))
-# names an ending would fold into a common word: "Dynamics" (the product) is not "dynamic" (groups, data exchange)
-_WHOLE = pa.array(["dynamics"])
+# product names an ending would fold into a common word: "Dynamics" is not "dynamic" (groups, data
+# exchange), "Windows" not a maintenance "window", "Teams" not "the Azure team"
+_WHOLE = pa.array(["dynamics", "windows", "teams"])
 TEXT, SUBJECT = 0, 1  # the field an n-gram was found in: the key's lowest bit
 
 

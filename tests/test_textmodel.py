@@ -34,6 +34,8 @@ def test_english_endings_and_spellings_fold_together():
 def test_a_product_name_is_not_folded_into_a_common_word():
     assert tokens_of("Dynamics 365 and Microsoft Dynamics", "dynamic groups, Dynamic Data Exchange") == [
         "dynamics", "365", "and", "microsoft", "dynamics", "dynamic", "group", "dynamic", "data", "exchang"]
+    assert tokens_of("Windows and Teams", "a maintenance window; the team") == [
+        "windows", "and", "teams", "a", "maintenanc", "window", "the", "team"]
 
 
 def test_subject_and_body_are_separate_runs_of_one_row():
