@@ -150,21 +150,23 @@ def case_of(frame: pd.DataFrame, policy: Policy) -> np.ndarray:
 
 # every rule id a case can give: its own, or one a topic calls for
 RULE_IDS = tuple(sorted({c.rule_id for c in CASES if c.rule_id not in (None, TOPIC_RULE)} | set(TOPIC_RULES.values())))
+# per case, derived once: its verdict and rule id as codes (-1: no rule), and whether its topic names the rule
+_CASE_VERDICT = np.array([VERDICTS.index(c.verdict) for c in CASES], dtype="int8")
+_CASE_RULE = np.array([RULE_IDS.index(c.rule_id) if c.rule_id in RULE_IDS else -1 for c in CASES])
+_CASE_BY_TOPIC = np.array([c.rule_id == TOPIC_RULE for c in CASES])
 
 
 def rule_ids(case: np.ndarray, topic: pd.Series) -> pd.Categorical:
     """Each row's rule id (missing: none): its case's, or for violations the one its topic calls for."""
-    rule = np.array([RULE_IDS.index(c.rule_id) if c.rule_id in RULE_IDS else -1 for c in CASES])[case]
     by_topic = np.where(topic.eq("subscription").to_numpy(bool), RULE_IDS.index(TOPIC_RULES["subscription"]),
                         RULE_IDS.index(TOPIC_RULES["marketing"]))
-    topical = np.array([c.rule_id == TOPIC_RULE for c in CASES])[case]
-    return pd.Categorical.from_codes(np.where(topical, by_topic, rule), categories=RULE_IDS)
+    return pd.Categorical.from_codes(np.where(_CASE_BY_TOPIC[case], by_topic, _CASE_RULE[case]), categories=RULE_IDS)
 
 
 def decide(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
     """Add ``verdict, rule_id, severity, reason, policy_version`` to a resolved, classified frame."""
     case = case_of(frame, policy)
-    verdict = np.array([VERDICTS.index(c.verdict) for c in CASES], dtype="int8")[case]
+    verdict = _CASE_VERDICT[case]
     rule = rule_ids(case, frame["topic"])
     severity = lookup(frame["topic"], dict(policy.severity), "")
     return frame.assign(

@@ -90,10 +90,11 @@ def _split(text: pa.Array) -> tuple[np.ndarray, pa.DictionaryArray]:
 
 
 def stem(tokens: pa.Array) -> pa.Array:
-    """English words without their common endings and a final e ("renewals", "renewed"
+    """English words without their common endings and a final e ("renewed", "renews"
     -> "renew"; "invoices", "invoiced" -> "invoic") and in one spelling ("licence" ->
-    "licens"), so that a form the corpus never showed still counts. Done once per
-    distinct token; evidence shows each stem as the corpus most often wrote it."""
+    "licens"), so that a form the corpus never showed still counts; the product names of
+    ``_WHOLE`` stay as written. Done once per distinct token; evidence shows each stem as
+    the corpus most often wrote it."""
     encoded = pc.dictionary_encode(tokens)
     words = encoded.dictionary
     for pattern, replacement in _STEMS:
