@@ -40,6 +40,7 @@ class Policy:
     cues: Mapping[str, tuple[str, ...]]  # cue group ("product:azure") -> its phrases, features of the model
     stopwords: tuple[str, ...]  # tokens that alone make no feature (function words), as the tokeniser writes them
     reply_prefix: str = ""  # reply/forward markers stripped from a subject before it is read
+    whole_words: tuple[str, ...] = ()  # words the tokeniser keeps unstemmed (product names like "windows")
     path: Path = DEFAULT_POLICY_PATH  # the file it was read from (its tables for the export readers)
     clause_kinds: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))  # rule id -> "general rule", "prohibition", "exception"
     review_decisions: tuple[str, ...] = ()  # what a reviewer may decide about a finding or pattern (auditlib.io.decisions)
@@ -89,6 +90,7 @@ def _load(path: Path) -> Policy:
         cues=MappingProxyType({group: tuple(phrases) for group, phrases in clf["cues"].items()}),
         stopwords=tuple(clf["stopwords"]),
         reply_prefix=clf.get("reply_prefix", ""),
+        whole_words=tuple(clf.get("whole_words", ())),
         path=path,
         review_decisions=tuple(raw.get("review", {}).get("decisions", ())),
     )

@@ -31,9 +31,6 @@ _MARKUP = r"<[^>]+>|&(?:nbsp|amp|lt|gt|quot|#\d+);"  # HTML tags and entities
 _HAN = r"\p{Han}"
 _NOT_A_WORD = r"[^\p{L}\p{N}]+"  # what separates tokens
 _STEMS = ((r"^licenc", "licens"), (r"^([a-z]{3,}?)(?:ings|ing|ed|es|s)$", r"\1"), (r"^([a-z]{3,}?)e$", r"\1"))
-# product names an ending would fold into a common word: "Dynamics" is not "dynamic" (groups, data
-# exchange), "Windows" not a maintenance "window", "Teams" not "the Azure team"
-_WHOLE = pa.array(["dynamics", "windows", "teams"])
 TEXT, SUBJECT = 0, 1  # the field an n-gram was found in: the key's lowest bit
 
 
@@ -89,29 +86,32 @@ def _split(text: pa.Array) -> tuple[np.ndarray, pa.DictionaryArray]:
     return parent, pa.DictionaryArray.from_arrays(pc.list_flatten(taken), tokens.dictionary)
 
 
-def stem(tokens: pa.Array) -> pa.Array:
+def stem(tokens: pa.Array, whole: tuple[str, ...] = ()) -> pa.Array:
     """English words without their common endings and a final e ("renewed", "renews"
     -> "renew"; "invoices", "invoiced" -> "invoic") and in one spelling ("licence" ->
-    "licens"), so that a form the corpus never showed still counts; the product names of
-    ``_WHOLE`` stay as written. Done once per distinct token; evidence shows each stem as
+    "licens"), so that a form the corpus never showed still counts; the words in ``whole``
+    (product names an ending would fold into a common word: the policy's ``whole_words``) stay
+    as written. Done once per distinct token; evidence shows each stem as
     the corpus most often wrote it."""
     encoded = pc.dictionary_encode(tokens)
     words = encoded.dictionary
     for pattern, replacement in _STEMS:
         words = pc.replace_substring_regex(words, pattern, replacement)
-    words = pc.if_else(pc.is_in(encoded.dictionary, value_set=_WHOLE), encoded.dictionary, words)
+    words = pc.if_else(pc.is_in(encoded.dictionary, value_set=pa.array(whole, pa.string())), encoded.dictionary, words)
     return pa.DictionaryArray.from_arrays(encoded.indices, words)
 
 
-def tokenise(subject: pd.Series, body: pd.Series, reply_prefix: str = "", stemmed: bool = True) -> Tokens:
-    """The tokens of each (subject, body); reply markers ("RE:", "回复：") leave the subject.
+def tokenise(subject: pd.Series, body: pd.Series, reply_prefix: str = "", whole: tuple[str, ...] = (),
+             stemmed: bool = True) -> Tokens:
+    """The tokens of each (subject, body); reply markers (``reply_prefix``: "RE:", "回复：") leave the
+    subject, and the words in ``whole`` keep their endings (see ``stem``).
     Tokens come dictionary-encoded: later steps work once per distinct token."""
     n = len(subject)
     # subjects then bodies, split together: the text at i is subject i (run 2i) or body i - n (run 2(i-n)+1)
     text, tokens = _split(pa.concat_arrays([_normalised(subject, None, reply_prefix), _normalised(body, BODY_LIMIT)]))
     in_body = text >= n
     return Tokens(row=text - in_body * n, seq=2 * text - in_body * (2 * n - 1), in_subject=int(np.count_nonzero(~in_body)),
-                  token=stem(tokens) if stemmed else tokens)
+                  token=stem(tokens, whole) if stemmed else tokens)
 
 
 def is_han(tokens: np.ndarray) -> np.ndarray:
@@ -192,14 +192,14 @@ class TokenTable:
             names.append(text + (" (subject)" if field == SUBJECT else ""))
         return names
 
-    def keys_of(self, phrases: list[str]) -> np.ndarray:
-        """The text-field key of each phrase (tokenised the same way); -1 where a token is
-        unknown or the phrase is longer than ``MAX_ORDER`` tokens."""
-        found = tokenise(pd.Series([""] * len(phrases)), pd.Series(phrases))
+    def keys_of(self, phrases: list[str], whole: tuple[str, ...] = ()) -> np.ndarray:
+        """The text-field key of each phrase (tokenised the same way, ``whole`` as in ``stem``); -1
+        where a token is unknown or the phrase is longer than ``MAX_ORDER`` tokens."""
+        found = tokenise(pd.Series([""] * len(phrases)), pd.Series(phrases), whole=whole)
         length = np.bincount(found.row, minlength=len(phrases))
         out = np.full(len(phrases), -1, dtype=np.int64)
         # a phrase's own key is the text-field n-gram spanning all its tokens
         for order, grams in enumerate(islice(self.ngrams(found), 0, None, 2), start=1):
-            whole = (grams.key >= 0) & (length[grams.row] == order)
-            out[grams.row[whole]] = grams.key[whole]
+            spans = (grams.key >= 0) & (length[grams.row] == order)
+            out[grams.row[spans]] = grams.key[spans]
         return out

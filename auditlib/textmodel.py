@@ -76,7 +76,8 @@ class TextModel:
     cue_group: np.ndarray  # each cue phrase's group
     groups: tuple[str, ...]  # cue groups ("product:azure", "topic:subscription", …)
     heads: dict[str, Head]
-    reply_prefix: str = ""
+    reply_prefix: str = ""  # how texts are read: as in training (the policy's, when trained)
+    whole_words: tuple[str, ...] = ()
 
     @cached_property
     def _feature_index(self) -> pd.Index:
@@ -98,7 +99,7 @@ class TextModel:
         """The features present in each (subject, body)."""
         n = len(subject)
         rows, columns, shown = [], [], []
-        for grams in self.table.ngrams(tokenise(subject, body, self.reply_prefix)):
+        for grams in self.table.ngrams(tokenise(subject, body, self.reply_prefix, self.whole_words)):
             feature = self._feature_index.get_indexer(grams.key)
             hit = feature >= 0
             rows.append(grams.row[hit])

@@ -52,10 +52,10 @@ def features(corpus: pd.DataFrame, policy: Policy, version: str) -> TextModel:
     written = tokenise(pd.concat([corpus["subject"], pd.Series([""] * len(cue_phrases))], ignore_index=True),
                        pd.concat([corpus["body"], pd.Series([p for _, p in cue_phrases])], ignore_index=True),
                        policy.reply_prefix, stemmed=False).token
-    forms = pd.DataFrame({"token": stem(written).to_numpy(zero_copy_only=False), "surface": written.to_numpy(zero_copy_only=False)})
+    forms = pd.DataFrame({"token": stem(written, policy.whole_words).to_numpy(zero_copy_only=False), "surface": written.to_numpy(zero_copy_only=False)})
     surface = forms.value_counts().reset_index().drop_duplicates("token").set_index("token")["surface"].sort_index()
     table = TokenTable(surface.index.to_numpy(dtype=object), surface.to_numpy(dtype=object))
-    found = tokenise(corpus["subject"], corpus["body"], policy.reply_prefix)
+    found = tokenise(corpus["subject"], corpus["body"], policy.reply_prefix, policy.whole_words)
     grams = pd.concat([pd.DataFrame({"row": g.row, "key": g.key}) for g in table.ngrams(found)])
     seen = grams[grams["key"] >= 0].drop_duplicates()["key"].value_counts()
     frequent = (seen.to_numpy() >= MIN_DF) & (seen.to_numpy() <= MAX_DF * len(corpus))
@@ -67,7 +67,7 @@ def features(corpus: pd.DataFrame, policy: Policy, version: str) -> TextModel:
     filler = empty[parts].all(axis=1)
     lone_han = (parts[:, :-1] == 0).all(axis=1) & np.concatenate([[False], table.han])[parts[:, -1]]
     keys = np.sort(seen.index[frequent & ~filler & ~lone_han].to_numpy(dtype=np.int64))
-    cue_keys = table.keys_of([p for _, p in cue_phrases])
+    cue_keys = table.keys_of([p for _, p in cue_phrases], policy.whole_words)
     if (cue_keys < 0).any():
         bad = [p for (_, p), k in zip(cue_phrases, cue_keys) if k < 0]
         raise ValueError(f"cue phrases longer than three words or characters: {bad}")
@@ -78,7 +78,7 @@ def features(corpus: pd.DataFrame, policy: Policy, version: str) -> TextModel:
     return TextModel(
         version=version, table=table, keys=keys, names=names, cue_keys=cue_keys[order],
         cue_group=np.array([groups.index(cue_phrases[i][0]) for i in order], dtype=np.int64),
-        groups=groups, heads={}, reply_prefix=policy.reply_prefix,
+        groups=groups, heads={}, reply_prefix=policy.reply_prefix, whole_words=policy.whole_words,
     )
 
 

@@ -8,11 +8,13 @@ import pytest
 
 from auditlib.textfeatures import SUBJECT, TEXT, TokenTable, tokenise
 from auditlib.io.models import load_model, save_model
+from auditlib.policy import load_policy
 from auditlib.textmodel import Head, TextModel
 
 
-def tokens_of(subject: str, body: str = "", reply_prefix: str = "", stemmed: bool = True) -> list[str]:
-    return tokenise(pd.Series([subject]), pd.Series([body]), reply_prefix, stemmed).token.to_pylist()
+def tokens_of(subject: str, body: str = "", reply_prefix: str = "", stemmed: bool = True,
+              whole: tuple[str, ...] = ()) -> list[str]:
+    return tokenise(pd.Series([subject]), pd.Series([body]), reply_prefix, whole, stemmed).token.to_pylist()
 
 
 def test_words_are_lower_cased_and_chinese_is_split_into_characters():
@@ -32,10 +34,18 @@ def test_english_endings_and_spellings_fold_together():
 
 
 def test_a_product_name_is_not_folded_into_a_common_word():
-    assert tokens_of("Dynamics 365 and Microsoft Dynamics", "dynamic groups, Dynamic Data Exchange") == [
+    whole = ("dynamics", "windows", "teams")
+    assert tokens_of("Dynamics 365 and Microsoft Dynamics", "dynamic groups, Dynamic Data Exchange", whole=whole) == [
         "dynamics", "365", "and", "microsoft", "dynamics", "dynamic", "group", "dynamic", "data", "exchang"]
-    assert tokens_of("Windows and Teams", "a maintenance window; the team") == [
+    assert tokens_of("Windows and Teams", "a maintenance window; the team", whole=whole) == [
         "windows", "and", "teams", "a", "maintenanc", "window", "the", "team"]
+    assert tokens_of("Windows and Teams") == ["window", "and", "team"]  # what stemming alone makes of them
+
+
+def test_the_shipped_model_reads_texts_as_the_policy_says():
+    policy = load_policy()
+    assert "windows" in policy.whole_words
+    assert policy.model.whole_words == policy.whole_words and policy.model.reply_prefix == policy.reply_prefix
 
 
 def test_subject_and_body_are_separate_runs_of_one_row():
@@ -85,7 +95,7 @@ def tiny_model() -> TextModel:
     # columns: 2 n-grams, then the cue group's text and subject features, then padding unused
     head = Head(("subscription", "operational"), weights[:4], np.array([0.0, 0.5]), 1.0)
     return TextModel("t", TABLE, keys, np.array(['"invoice"', '"invoice" (subject)', '"续订"'], dtype=object),
-                     cue_keys, np.array([0]), ("topic:billing",), {"topic": head})
+                     cue_keys, np.array([0]), ("topic:billing",), {"topic": head}, "^re: ", ("teams",))
 
 
 def test_scores_add_weights_per_occurrence_scaled_by_the_square_root_of_their_count():
@@ -114,3 +124,4 @@ def test_a_saved_model_loads_back_equal(tmp_path):
     assert np.array_equal(again.keys, model.keys) and np.array_equal(again.cue_keys, model.cue_keys)
     assert np.allclose(again.heads["topic"].weights, model.heads["topic"].weights)
     assert again.table.tokens.tolist() == model.table.tokens.tolist()
+    assert (again.reply_prefix, again.whole_words) == ("^re: ", ("teams",))

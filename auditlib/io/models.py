@@ -18,7 +18,7 @@ def save_model(model: TextModel, path: str | Path) -> None:
         "version": np.array(model.version), "tokens": model.table.tokens.astype(str), "keys": model.keys,
         "names": model.names.astype(str), "cue_keys": model.cue_keys, "cue_group": model.cue_group,
         "groups": np.array(model.groups, dtype=str), "heads": np.array(list(model.heads), dtype=str),
-        "reply_prefix": np.array(model.reply_prefix),
+        "reply_prefix": np.array(model.reply_prefix), "whole_words": np.array(model.whole_words, dtype=str),
     }
     for name, head in model.heads.items():
         arrays |= {f"{name}.labels": np.array(head.labels, dtype=str), f"{name}.weights": head.weights.astype(np.float16),
@@ -40,5 +40,6 @@ def load_model(path: str | Path) -> TextModel:
             version=str(data["version"]), table=TokenTable(data["tokens"].astype(object)), keys=data["keys"],
             names=data["names"].astype(object), cue_keys=data["cue_keys"], cue_group=data["cue_group"],
             groups=tuple(data["groups"].tolist()), heads=heads, reply_prefix=str(data["reply_prefix"]),
+            whole_words=tuple(data["whole_words"].tolist()),
         )
 
