@@ -76,8 +76,8 @@ class TextModel:
     cue_group: np.ndarray  # each cue phrase's group
     groups: tuple[str, ...]  # cue groups ("product:azure", "topic:subscription", …)
     heads: dict[str, Head]
-    reply_prefix: str = ""  # how texts are read: as in training (the policy's, when trained)
-    whole_words: tuple[str, ...] = ()
+    reply_prefix: str = ""  # reply markers stripped from a subject: the policy's, as in training
+    whole_words: tuple[str, ...] = ()  # words the tokeniser keeps unstemmed: the policy's, as in training
 
     @cached_property
     def _feature_index(self) -> pd.Index:
