@@ -27,10 +27,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .evaluate import read_labelled
 from .policy import Policy, load_policy
-from .textfeatures import TokenTable, stem, tokenise
+from .textfeatures import Tokens, TokenTable, stem, tokenise
 from .io.models import save_model
 from .textmodel import Head, TextModel
 
@@ -49,13 +50,16 @@ def head_labels(policy: Policy) -> dict[str, tuple[str, ...]]:
 def features(corpus: pd.DataFrame, policy: Policy, version: str) -> TextModel:
     """A model with the corpus's features and the policy's cues, and no weights yet."""
     cue_phrases = [(group, phrase) for group, phrases in policy.cues.items() for phrase in phrases]
-    written = tokenise(pd.concat([corpus["subject"], pd.Series([""] * len(cue_phrases))], ignore_index=True),
-                       pd.concat([corpus["body"], pd.Series([p for _, p in cue_phrases])], ignore_index=True),
-                       policy.reply_prefix, stemmed=False).token
-    forms = pd.DataFrame({"token": stem(written, policy.whole_words).to_numpy(zero_copy_only=False), "surface": written.to_numpy(zero_copy_only=False)})
+    # the corpus and, as bodies of rows past its end, the cue phrases: read once, stemmed once
+    read = tokenise(pd.concat([corpus["subject"], pd.Series([""] * len(cue_phrases))], ignore_index=True),
+                    pd.concat([corpus["body"], pd.Series([p for _, p in cue_phrases])], ignore_index=True),
+                    policy.reply_prefix, stemmed=False)
+    stemmed = stem(read.token, policy.whole_words)
+    forms = pd.DataFrame({"token": stemmed.to_numpy(zero_copy_only=False), "surface": read.token.to_numpy(zero_copy_only=False)})
     surface = forms.value_counts().reset_index().drop_duplicates("token").set_index("token")["surface"].sort_index()
     table = TokenTable(surface.index.to_numpy(dtype=object), surface.to_numpy(dtype=object))
-    found = tokenise(corpus["subject"], corpus["body"], policy.reply_prefix, policy.whole_words)
+    own = read.row < len(corpus)  # the cue phrases' tokens are the last (bodies, in row order)
+    found = Tokens(read.row[own], read.seq[own], read.in_subject, stemmed.filter(pa.array(own)))
     grams = pd.concat([pd.DataFrame({"row": g.row, "key": g.key}) for g in table.ngrams(found)])
     seen = grams[grams["key"] >= 0].drop_duplicates()["key"].value_counts()
     frequent = (seen.to_numpy() >= MIN_DF) & (seen.to_numpy() <= MAX_DF * len(corpus))
